@@ -1,0 +1,145 @@
+# sgguard — build, test, install.
+#
+#   make            build ./build/sgguard
+#   make check      install missing deps, build, run every test (plain and ASan+UBSan)
+#   make deps       install what is missing (apt as root, pip for the Python test tools)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+VERSION    := 0.1.0
+
+PREFIX     ?= /usr/local
+sbindir    ?= $(PREFIX)/sbin
+sysconfdir ?= /etc
+datadir    ?= $(PREFIX)/share
+mandir     ?= $(datadir)/man
+docdir     ?= $(datadir)/doc/sgguard
+unitdir    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+DESTDIR    ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS       := libcurl libcrypto jansson libsystemd inih expat
+
+# BUILD selects the output tree; SAN=1 builds everything with ASan+UBSan.
+BUILD      ?= build
+SAN        ?=
+
+WARN       := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+              -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+HARDEN     := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=3
+ifeq ($(SAN),1)
+OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+HARDEN     := -fstack-protector-strong -fPIE
+SANLD      := -fsanitize=address,undefined
+else
+OPT        := -O2 -g
+SANLD      :=
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CPPFLAGS   += -Iinclude -D_GNU_SOURCE -DSGGUARD_VERSION='"$(VERSION)"'
+CFLAGS     ?=
+CFLAGS     += $(WARN) $(HARDEN) $(OPT) $(PKG_CFLAGS)
+LDFLAGS    += -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD)
+LDLIBS     += $(PKG_LIBS) -lm
+
+SRCS       := $(wildcard src/*.c)
+LIB_SRCS   := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS   := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+CMOCKA_LIBS:= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+SHARED_DIR ?= $(abspath ../shared)
+
+.PHONY: all check test test-plain test-san deps clean install uninstall tests tools demo lint
+
+all: $(BUILD)/sgguard
+
+$(BUILD)/sgguard: $(BUILD)/obj/main.o $(BUILD)/libsgguard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libsgguard.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj:
+	@mkdir -p $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsgguard.a $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(BUILD)/libsgguard.a $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libsgguard.a $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(BUILD)/libsgguard.a $(LDLIBS)
+
+tests: $(BUILD)/sgguard $(UNIT_BINS) $(TOOL_BINS)
+
+# One run of the whole suite against one build tree.
+test: tests
+	SGGUARD_BUILD=$(abspath $(BUILD)) SHARED_DIR=$(SHARED_DIR) tests/run-tests --results build/results
+
+test-plain:
+	$(MAKE) test BUILD=build
+
+test-san:
+	$(MAKE) test BUILD=build/san SAN=1
+
+# The suite twice: the hardened build, then ASan+UBSan. The final line is
+# the combined "N passed, N failed".
+check: deps
+	@mkdir -p build && rm -f build/results
+	@$(MAKE) --no-print-directory test-plain  || true
+	@$(MAKE) --no-print-directory test-san    || true
+	@tests/run-tests --summarize build/results
+
+# Debian packages the build and the tests need. Installed with apt-get when
+# run as root; otherwise the exact command is printed and deps fails.
+DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev \
+            libsystemd-dev libinih-dev libexpat1-dev libcmocka-dev python3 python3-pip
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "deps: installing$$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	    else \
+	        echo "deps: missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
+	    fi; \
+	fi
+	@python3 -c 'import moto' 2>/dev/null || { \
+	    echo "deps: installing the Python test tools (moto server, boto3, aws CLI)"; \
+	    python3 -m pip install --quiet 'moto[server]' boto3 awscli 2>/dev/null || \
+	    python3 -m pip install --quiet --break-system-packages 'moto[server]' boto3 awscli; }
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Iinclude src
+
+install: all
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(docdir)
+	install -m 0755 $(BUILD)/sgguard $(DESTDIR)$(sbindir)/sgguard
+	@if [ -e $(DESTDIR)$(sysconfdir)/sgguard.ini ]; then \
+	    echo "keeping existing $(DESTDIR)$(sysconfdir)/sgguard.ini"; \
+	    install -m 0640 etc/sgguard.ini $(DESTDIR)$(docdir)/sgguard.ini.example; \
+	else install -m 0640 etc/sgguard.ini $(DESTDIR)$(sysconfdir)/sgguard.ini; fi
+	@if [ -e systemd/sgguard.service ]; then install -m 0644 systemd/sgguard.service $(DESTDIR)$(unitdir)/sgguard.service; fi
+	@if [ -e docs/iam-policy.json ]; then install -m 0644 docs/iam-policy.json $(DESTDIR)$(docdir)/iam-policy.json; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/sgguard $(DESTDIR)$(unitdir)/sgguard.service
+	rm -rf $(DESTDIR)$(docdir)
+	@echo "left $(DESTDIR)$(sysconfdir)/sgguard.ini in place (your configuration)"
+
+clean:
+	rm -rf build

@@ -1,0 +1,60 @@
+/* util.h: small helpers shared by every module: growable buffers, strings. */
+#ifndef SG_UTIL_H
+#define SG_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A name/value pair: HTTP headers, query parameters, form fields. */
+struct sg_kv {
+	const char	*name;
+	const char	*value;
+};
+
+/* A growable byte buffer, always NUL-terminated when data != NULL. */
+struct sg_buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	 buf_init(struct sg_buf *);
+void	 buf_free(struct sg_buf *);
+/* Wipe the contents (for buffers that held secrets) and free. */
+void	 buf_free_secure(struct sg_buf *);
+void	 buf_reset(struct sg_buf *);
+int	 buf_reserve(struct sg_buf *, size_t extra);
+int	 buf_append(struct sg_buf *, const void *, size_t);
+int	 buf_puts(struct sg_buf *, const char *);
+int	 buf_putc(struct sg_buf *, char);
+int	 buf_printf(struct sg_buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 buf_vprintf(struct sg_buf *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
+/* Take ownership of the data (never NULL: "" for an empty buffer). */
+char	*buf_steal(struct sg_buf *);
+
+/* Allocation that cannot fail: aborts with a log line on out-of-memory. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+/* Copy at most size-1 bytes and terminate; returns strlen(src). */
+size_t	 sg_strlcpy(char *dst, const char *src, size_t size);
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void	 sg_hex(const unsigned char *, size_t len, char *out);
+/* Free a string that held a secret after wiping it; NULL is fine. */
+void	 sg_free_secret(char *);
+/* Trim ASCII white space at both ends, in place; returns s. */
+char	*sg_trim(char *s);
+bool	 sg_streq(const char *, const char *);	/* NULL-safe */
+bool	 sg_strempty(const char *);		/* NULL or "" */
+
+#endif
