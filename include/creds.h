@@ -1,6 +1,41 @@
 /* creds.h: AWS credentials, looked up in the order the AWS SDKs use:
  * environment, shared credentials/config files (profile), container
- * credentials, EC2 instance metadata (IMDSv2). */
+ * credentials, EC2 instance metadata (IMDSv2).
+ *
+ * Sources, first hit wins:
+ *  1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN).
+ *     Only one of the pair set is an error. They win even over an
+ *     explicit opts.profile (botocore would skip them then).
+ *  2. Profile: opts.profile, else AWS_PROFILE, else "default", in
+ *     AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials, sections
+ *     [NAME]), then AWS_CONFIG_FILE (default ~/.aws/config, sections
+ *     [profile NAME] and [default]). Static keys only. A profile that was
+ *     named (opts.profile or AWS_PROFILE) and is in neither file is an
+ *     error; so is a profile that asks for a credential type sgguard does
+ *     not implement (role_arn, credential_process, sso_*, web identity):
+ *     falling through to the instance role would act as someone else.
+ *     A section without any key counts as absent. Section names match
+ *     exactly; of [default] and [profile default] the later one counts.
+ *     Without HOME the default paths are not looked at.
+ *  3. Container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (at
+ *     http://169.254.170.2) or AWS_CONTAINER_CREDENTIALS_FULL_URI (https,
+ *     or http to loopback / 169.254.170.2 / 169.254.170.23 / fd00:ec2::23),
+ *     Authorization from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (read at
+ *     every fetch) else AWS_CONTAINER_AUTHORIZATION_TOKEN. Once
+ *     configured, a failure is final (no fall through to the instance).
+ *  4. IMDSv2 unless AWS_EC2_METADATA_DISABLED=true, at
+ *     AWS_EC2_METADATA_SERVICE_ENDPOINT or http://169.254.169.254.
+ *     IMDSv1 is never used: a token PUT answered 403/404/405 means no
+ *     instance credentials.
+ *
+ * Temporary credentials are refreshed from CREDS_REFRESH_BEFORE seconds
+ * before they expire; a failed refresh is retried at most every
+ * CREDS_RETRY_INTERVAL seconds while the cached ones stay in use, as long
+ * as they are valid for more than CREDS_MIN_VALIDITY seconds.
+ *
+ * Every secret key, session token and authorization token loaded is
+ * registered with log_secret_add().
+ */
 #ifndef SG_CREDS_H
 #define SG_CREDS_H
 
@@ -8,13 +43,80 @@
 #include <stddef.h>
 #include <time.h>
 
+struct sg_http;
+
 struct sg_creds {
 	char	 access_key_id[128];
 	char	 secret_access_key[128];
 	char	 session_token[4096];	/* "" when none */
 	time_t	 expiration;		/* 0: does not expire */
-	char	 source[32];		/* "environment", "profile NAME", ... */
+	/* "environment", "profile NAME", "container",
+	 * "instance-metadata ROLE" */
+	char	 source[128];
 };
+
+#define CREDS_REFRESH_BEFORE	(15 * 60)	/* s before Expiration */
+#define CREDS_RETRY_INTERVAL	60		/* s between lookups */
+#define CREDS_MIN_VALIDITY	60		/* s left to keep using */
+
+/* Same type as config.h's: getenv(3) or a test's table. */
+typedef const char *(*sg_getenv_fn)(const char *name);
+
+struct sg_creds_opts {
+	const char	*profile;	/* [aws] profile or NULL */
+	sg_getenv_fn	 getenv;	/* NULL: getenv(3) */
+	/* NULL (recommended): the provider makes its own client with short
+	 * timeouts (1 s connect, 3 s per request), so a host that is not on
+	 * EC2 fails fast and a blocking fetch never runs inside another
+	 * client's http_run(). Otherwise borrowed, not freed. */
+	struct sg_http	*http;
+	const char	*ca_file;	/* extra CA bundle, own client */
+};
+
+struct sg_creds_provider;
+
+/* Copies what it needs from opts (strings too). NULL only on a failure to
+ * make the HTTP client (logged). */
+struct sg_creds_provider *creds_provider_new(const struct sg_creds_opts *);
+void	 creds_provider_free(struct sg_creds_provider *);
+
+/*
+ * Credentials valid at now: the cached ones, or freshly looked up. 0 and
+ * *out filled, or -1 with one line in err naming every source tried and
+ * why it gave nothing ("no AWS credentials: environment: not set; ...").
+ * Wipe *out with creds_wipe when done.
+ */
+int	 creds_get(struct sg_creds_provider *, time_t now,
+	    struct sg_creds *out, char *err, size_t errlen);
+/* creds_get with the provider as void *arg: the aws layer's callback. */
+int	 creds_callback(void *arg, time_t now, struct sg_creds *out,
+	    char *err, size_t errlen);
+
+/* True when credentials expiring at expiration (0: never) should be
+ * fetched again at now. */
+bool	 creds_needs_refresh(time_t expiration, time_t now);
+
+/* Pure parsers, for tests and fuzzing. 0 / -1 with err set. */
+
+/* A container or IMDS credentials document: AccessKeyId, SecretAccessKey,
+ * Token (optional), Expiration (required); Code, when present, must be
+ * "Success". Does not set source. */
+int	 creds_parse_json(const char *json, size_t len, struct sg_creds *out,
+	    char *err, size_t errlen);
+/*
+ * Static keys of profile from the text of the credentials file and of the
+ * config file (either may be NULL: no such file). The credentials file
+ * wins when it has keys for the profile. Returns 1 when the profile is in
+ * neither text (out untouched, err says so), 2 when it is there but has
+ * no keys (nor any unsupported credential setting), 0 when found (source
+ * set to "profile NAME"), -1 on error.
+ */
+int	 creds_parse_shared(const char *cred_text, const char *config_text,
+	    const char *profile, struct sg_creds *out, char *err,
+	    size_t errlen);
+/* "2026-11-27T10:00:00Z", fractional seconds, "+00:00"/"-05:30" offsets.
+ * 0 / -1. */
+int	 creds_parse_iso8601(const char *, time_t *);
 
 /* Wipe a credentials struct (OPENSSL_cleanse). */
 void	 creds_wipe(struct sg_creds *);

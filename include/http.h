@@ -60,6 +60,8 @@ typedef void (*sg_http_done_fn)(struct sg_http_response *, void *arg);
 
 struct sg_http *http_new(const struct sg_http_opts *);
 void	 http_free(struct sg_http *);
+/* The options in effect, defaults filled in (ca_file NULL). */
+void	 http_get_opts(const struct sg_http *, struct sg_http_opts *);
 /* Queue a request; everything in req is copied. done runs from
  * http_run() and owns nothing: the response is freed after it returns
  * (steal the body with buf_steal() to keep it). 0 / -1. */
@@ -68,6 +70,9 @@ int	 http_submit(struct sg_http *, const struct sg_http_request *,
 /* Drive transfers for at most timeout_ms (0: do what is ready and return,
  * never busy-waits). Returns the number of transfers still in flight. */
 int	 http_run(struct sg_http *, long timeout_ms);
+/* Drop the transfers submitted with this done and arg, without calling
+ * done. Returns how many were dropped. */
+int	 http_cancel(struct sg_http *, sg_http_done_fn done, void *arg);
 /* Blocking form: one request, one response (free with
  * http_response_free). Always returns with resp->result set. */
 void	 http_perform(struct sg_http *, const struct sg_http_request *,

@@ -48,14 +48,17 @@ int	 rule_pattern_parse(const char *text, struct sg_rule *, char *err,
 /* Protocol name or number as CloudTrail/EC2 write it ("tcp", "6", "-1",
  * "icmpv6", "all"). 0 / -1. */
 int	 rule_proto_parse(const char *, int *proto);
-/* Parse a CIDR into addr/prefixlen/src. Host bits are kept as given in
- * `exact` when non-NULL (EC2 accepts 10.0.0.1/8 and keeps it). 0 / -1. */
+/* Parse a concrete rule's CIDR ("10.1.2.3/8" as a record may show it) into
+ * addr/prefixlen/src; host bits are accepted and cleared. Nothing else of
+ * the rule is touched. A bare address without /len is refused. 0 / -1. */
 int	 rule_cidr_parse(const char *, struct sg_rule *);
 /* Format as "PROTO PORTS SOURCE", the contract's notation. */
 void	 rule_format(const struct sg_rule *, char *buf, size_t size);
 /* The CIDR of a rule as text ("10.0.0.0/8", "::/0"). */
 void	 rule_cidr_format(const struct sg_rule *, char *buf, size_t size);
-/* Does pattern p cover rule r (protocol, port range, source containment)? */
+/* Does pattern p cover rule r (protocol, port range, source containment)?
+ * The egress flag is not compared. "all PORTS" covers tcp and udp rules in
+ * that range only. */
 bool	 rule_covers(const struct sg_rule *p, const struct sg_rule *r);
 /* Do two concrete rules describe the same permission? */
 bool	 rule_equal(const struct sg_rule *, const struct sg_rule *);

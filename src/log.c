@@ -75,12 +75,14 @@ log_level_parse(const char *s, int *level)
 const char *
 log_level_name(int level)
 {
-	size_t i;
-
-	for (i = 0; i < SG_ARRAY_LEN(levels); i++)
-		if (levels[i].level == level)
-			return levels[i].name;
-	return level < LOG_ERR ? "error" : "debug";
+	/* Syslog priorities between ours read as the next milder one. */
+	if (level <= LOG_ERR)
+		return "error";
+	if (level == LOG_WARNING)
+		return "warning";
+	if (level <= LOG_INFO)
+		return "info";
+	return "debug";
 }
 
 void

@@ -1,12 +1,149 @@
-/* main.c: command line. (Filled in below the foundation work.) */
+/* main.c: the command line of the contract, then daemon_run(). */
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "config.h"
+#include "daemon.h"
 #include "log.h"
 
-int
-main(void)
+#define DEFAULT_CONFIG	"/etc/sgguard.ini"
+
+static const char *
+env_lookup(const char *name)
 {
+	return getenv(name);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: sgguard [-c FILE] [--once] [--dry-run] [--state-dir DIR]\n"
+"               [--log-level LEVEL] [-t|--check-config] [-V|--version] [-h|--help]\n"
+"\n"
+"Keeps AWS EC2 security groups as their owners intend: reads the security-\n"
+"group calls recorded by CloudTrail, revokes rules added by principals that\n"
+"are not allowed, and notifies through SNS.\n"
+"\n"
+"  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+"      --once            run one poll cycle, flush state, exit\n"
+"      --dry-run         detect, log and notify; never change a group\n"
+"      --state-dir DIR   state directory (default $STATE_DIRECTORY,\n"
+"                        else /var/lib/sgguard)\n"
+"      --log-level LEVEL error, warning, info (default) or debug\n"
+"  -t, --check-config    validate the configuration, print a summary, exit\n"
+"  -V, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n"
+"\n"
+"See sgguard(8) and sgguard.ini(5).\n");
+}
+
+/* One line on stderr, then exit 64 (EX_USAGE). */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sgguard: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; see 'sgguard --help'\n", stderr);
+	exit(SG_EXIT_USAGE);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { OPT_ONCE = 256, OPT_DRY_RUN, OPT_STATE_DIR, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{ "config",	  required_argument, NULL, 'c' },
+		{ "once",	  no_argument,	     NULL, OPT_ONCE },
+		{ "dry-run",	  no_argument,	     NULL, OPT_DRY_RUN },
+		{ "state-dir",	  required_argument, NULL, OPT_STATE_DIR },
+		{ "log-level",	  required_argument, NULL, OPT_LOG_LEVEL },
+		{ "check-config", no_argument,	     NULL, 't' },
+		{ "version",	  no_argument,	     NULL, 'V' },
+		{ "help",	  no_argument,	     NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sg_options opts = { .config_path = DEFAULT_CONFIG,
+	    .log_level = -1 };
+	struct sg_config *cfg = NULL;
+	char err[1024];
+	int ch, check = 0, version = 0, help = 0;
+
 	log_init();
-	printf("sgguard %s\n", SGGUARD_VERSION);
-	return 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:tVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case OPT_ONCE:
+			opts.once = true;
+			break;
+		case OPT_DRY_RUN:
+			opts.dry_run = true;
+			break;
+		case OPT_STATE_DIR:
+			if (*optarg == '\0')
+				usage_error("--state-dir needs a directory");
+			opts.state_dir = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_level_parse(optarg, &opts.log_level) == -1)
+				usage_error("bad --log-level '%s': use error, "
+				    "warning, info or debug", optarg);
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'V':
+			version = 1;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case ':':
+			usage_error("option '%s' needs a value",
+			    argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				usage_error("unknown option '-%c'", optopt);
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (help) {
+		usage(stdout);
+		return SG_EXIT_OK;
+	}
+	if (version) {
+		printf("sgguard %s\n", SGGUARD_VERSION);
+		return SG_EXIT_OK;
+	}
+	if (check && opts.once)
+		usage_error("--check-config and --once exclude each other");
+	if (opts.log_level != -1)
+		log_set_level(opts.log_level);
+
+	if (config_load(opts.config_path, env_lookup, &cfg, err, sizeof(err)) ==
+	    -1) {
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_CONFIG_ERROR }, "%s", err);
+		return SG_EXIT_CONFIG;
+	}
+	if (check) {
+		config_print_summary(cfg, stdout);
+		config_free(cfg);
+		return SG_EXIT_OK;
+	}
+	if (opts.log_level == -1 && cfg->log_level_set)
+		log_set_level(cfg->log_level);
+	return daemon_run(&opts, cfg);
 }

@@ -1,0 +1,85 @@
+/* state.h: what sgguard remembers across restarts, in one JSON file
+ * (state.json in the state directory), written atomically.
+ *
+ *  - a cursor per account-region: the end of the last window that was
+ *    read completely; the next window starts at cursor - lookback;
+ *  - the EventIds already handled whose events are still inside the
+ *    re-read window (older ones can no longer come back);
+ *  - notifications not yet published.
+ */
+#ifndef SG_STATE_H
+#define SG_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define SG_STATE_FILE	"state.json"
+
+struct sg_cursor {
+	char		*key;		/* "ACCOUNT/REGION" */
+	time_t		 time;
+};
+
+struct sg_pending {
+	char		*event_id;
+	char		*topic_arn;
+	char		*subject;
+	char		*message;
+	int		 attempts;
+	time_t		 next_attempt;	/* not before */
+};
+
+struct sg_handled {
+	char		*event_id;	/* NULL: free slot */
+	time_t		 event_time;
+};
+
+struct sg_state {
+	struct sg_cursor *cursors;
+	size_t		 ncursors;
+	struct sg_handled *handled;	/* open-addressing hash set */
+	size_t		 handled_cap;	/* power of two */
+	size_t		 nhandled;
+	struct sg_pending *pending;
+	size_t		 npending;
+	bool		 dirty;		/* changed since the last commit */
+};
+
+void	 state_init(struct sg_state *);
+void	 state_free(struct sg_state *);
+
+/* Pure (de)serialisation. parse: 0, or -1 with a reason in err. */
+int	 state_parse(const char *json, size_t len, struct sg_state *,
+	    char *err, size_t errlen);
+char	*state_serialize(const struct sg_state *);
+
+/* The cursor of a key, or 0 when there is none. */
+time_t	 state_cursor(const struct sg_state *, const char *key);
+void	 state_set_cursor(struct sg_state *, const char *key, time_t);
+bool	 state_is_handled(const struct sg_state *, const char *event_id);
+void	 state_mark_handled(struct sg_state *, const char *event_id,
+	    time_t event_time);
+/* Forget handled events older than t: they are out of every window. */
+void	 state_prune(struct sg_state *, time_t t);
+/* Queue a notification (copies the strings). */
+void	 state_add_pending(struct sg_state *, const char *event_id,
+	    const char *topic_arn, const char *subject, const char *message,
+	    time_t now);
+void	 state_remove_pending(struct sg_state *, size_t index);
+
+/*
+ * Load dir/state.json. A missing file is a fresh start (0). An unreadable
+ * or corrupt file is moved aside to state.json.corrupt-<time> with a
+ * warning and the state starts empty (returns 1 so the caller can say it
+ * protects from now - lookback). -1 only when the directory itself is
+ * unusable; err says why.
+ */
+int	 state_load(const char *dir, struct sg_state *, time_t now,
+	    char *err, size_t errlen);
+/* Write atomically: temp file, fsync, rename, fsync the directory.
+ * 0, or -1 with err (the state in memory stays as it was). */
+int	 state_commit(const char *dir, struct sg_state *, char *err,
+	    size_t errlen);
+
+#endif
