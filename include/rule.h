@@ -35,6 +35,10 @@ struct sg_rule {
 	enum sg_source_kind src;
 	unsigned char	 addr[16];	/* network address, host bits zero */
 	int		 prefixlen;	/* 0..32 or 0..128 */
+	/* The CIDR exactly as AWS reported it ("10.0.0.1/8" keeps its host
+	 * bits): a revoke by IpPermissions must name it the same way. "" for
+	 * patterns and non-CIDR sources. */
+	char		 cidr_text[64];
 	char		 ref_id[64];	/* pl-... or sg-... */
 	char		 user_id[32];	/* owner of a referenced group, or "" */
 	char		 rule_id[32];	/* sgr-... when known, else "" */
