@@ -25,6 +25,7 @@
  *   SGGUARD_AWS_BACKOFF_BASE_MS        backoff_base_ms
  *   SGGUARD_AWS_BACKOFF_CAP_MS         backoff_cap_ms
  *   SGGUARD_AWS_MAX_TOTAL_MS           max_total_ms
+ *   SGGUARD_AWS_THROTTLE_FLOOR_MS      throttle_floor_ms
  *   SGGUARD_HTTP_CONNECT_TIMEOUT_MS    sg_http_opts.connect_timeout_ms
  *   SGGUARD_HTTP_TIMEOUT_MS            sg_http_opts.total_timeout_ms
  *   SGGUARD_HTTP_MAX_RESPONSE          sg_http_opts.max_response (bytes)
@@ -32,6 +33,7 @@
 #ifndef SG_AWS_H
 #define SG_AWS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,8 @@
 #define SG_AWS_BACKOFF_BASE_MS	500
 #define SG_AWS_BACKOFF_CAP_MS	20000
 #define SG_AWS_MAX_TOTAL_MS	60000
+/* The least wait after throttling: AWS rate limits are per second. */
+#define SG_AWS_THROTTLE_FLOOR_MS 1000
 
 enum sg_aws_service {
 	SG_AWS_CLOUDTRAIL,	/* JSON 1.1, CloudTrail_20131101 */
@@ -80,6 +84,7 @@ struct sg_aws_opts {
 	long			 backoff_base_ms;
 	long			 backoff_cap_ms;
 	long			 max_total_ms;	/* submission to last answer */
+	long			 throttle_floor_ms; /* 0: SG_AWS_THROTTLE_FLOOR_MS */
 	/* Injectable for tests. NULL: a getrandom(2)-seeded generator. */
 	uint32_t		(*random)(void *arg);
 	void			*random_arg;
@@ -139,6 +144,11 @@ int	 aws_submit(struct sg_aws *, const struct sg_aws_request *,
  * busy-waits. Returns the number of calls not yet completed.
  */
 int	 aws_run(struct sg_aws *, long timeout_ms);
+/* A flag (set from a signal handler) that stops calls: once it is set,
+ * calls waiting for a retry fail at once (kind LOCAL, "interrupted") and
+ * calls in flight get grace_ms to finish before they are cancelled. */
+void	 aws_set_interrupt(struct sg_aws *, volatile sig_atomic_t *flag,
+	    long grace_ms);
 /* Calls not yet completed (in flight or waiting for a retry). */
 int	 aws_pending(const struct sg_aws *);
 /* Blocking form of one call (runs other calls' callbacks meanwhile).

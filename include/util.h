@@ -15,6 +15,18 @@ struct sg_kv {
 	const char	*value;
 };
 
+/* A list of name/value pairs that owns its strings (Query parameters). */
+struct sg_kvlist {
+	struct sg_kv	*kv;
+	size_t		 n;
+	size_t		 cap;
+};
+
+void	 kvlist_add(struct sg_kvlist *, const char *name, const char *value);
+void	 kvlist_addf(struct sg_kvlist *, const char *value, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+void	 kvlist_free(struct sg_kvlist *);
+
 /* A growable byte buffer, always NUL-terminated when data != NULL. */
 struct sg_buf {
 	char	*data;

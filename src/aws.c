@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,7 @@ struct sg_aws {
 	long			 base_ms;
 	long			 cap_ms;
 	long			 max_total_ms;
+	long			 throttle_floor_ms;
 	uint32_t		(*random)(void *);
 	void			*random_arg;
 	time_t			(*clock)(void *);
@@ -99,6 +101,9 @@ struct sg_aws {
 	int			 ncalls;	/* not yet delivered */
 	int			 ninflight;
 	int			 nwaiting;
+	volatile sig_atomic_t	*intr;		/* stop flag, or NULL */
+	long			 intr_grace_ms;
+	long			 intr_since;	/* when it was seen set */
 };
 
 static long
@@ -359,6 +364,8 @@ aws_new(const struct sg_aws_opts *o)
 	    SG_AWS_BACKOFF_CAP_MS;
 	a->max_total_ms = o->max_total_ms > 0 ? o->max_total_ms :
 	    SG_AWS_MAX_TOTAL_MS;
+	a->throttle_floor_ms = o->throttle_floor_ms > 0 ?
+	    o->throttle_floor_ms : SG_AWS_THROTTLE_FLOOR_MS;
 	a->random = o->random != NULL ? o->random : default_random;
 	a->random_arg = o->random != NULL ? o->random_arg : a;
 	a->clock = o->clock != NULL ? o->clock : default_clock;
@@ -473,6 +480,7 @@ aws_apply_env_knobs(struct sg_http_opts *ho, struct sg_aws_opts *ao)
 	knob("SGGUARD_AWS_BACKOFF_BASE_MS", &ao->backoff_base_ms);
 	knob("SGGUARD_AWS_BACKOFF_CAP_MS", &ao->backoff_cap_ms);
 	knob("SGGUARD_AWS_MAX_TOTAL_MS", &ao->max_total_ms);
+	knob("SGGUARD_AWS_THROTTLE_FLOOR_MS", &ao->throttle_floor_ms);
 }
 
 /* The call has its outcome: queue its callback for aws_run(). */
@@ -542,6 +550,11 @@ call_http_done(struct sg_http_response *hr, void *arg)
 	if (awserr_retryable(&r->err) && c->attempts < a->max_attempts) {
 		delay = aws_backoff_ms(c->attempts - 1, a->base_ms, a->cap_ms,
 		    a->random(a->random_arg));
+		/* AWS rate limits are per second: a throttled call retried
+		 * sooner is throttled again. */
+		if (r->err.kind == SG_AWS_ERR_THROTTLED &&
+		    delay < a->throttle_floor_ms)
+			delay = a->throttle_floor_ms;
 		if (now + delay - c->start_ms < a->max_total_ms) {
 			log_debug("%s %s %s: attempt %d of %d failed (%s); "
 			    "retrying in %ld ms", services[c->service].name,
@@ -722,6 +735,42 @@ first_due(struct sg_aws *a, long now)
 	return NULL;
 }
 
+void
+aws_set_interrupt(struct sg_aws *a, volatile sig_atomic_t *flag,
+    long grace_ms)
+{
+	a->intr = flag;
+	a->intr_grace_ms = grace_ms;
+	a->intr_since = 0;
+}
+
+/* Once the stop flag is up no retry starts, and a transfer in flight has
+ * grace_ms to finish before it is cancelled: stopping stays prompt. */
+static void
+aws_interrupt_check(struct sg_aws *a, long now)
+{
+	struct aws_call *c, *n;
+
+	if (a->intr == NULL || *a->intr == 0)
+		return;
+	if (a->intr_since == 0)
+		a->intr_since = now;
+	for (c = TAILQ_FIRST(&a->calls); c != NULL; c = n) {
+		n = TAILQ_NEXT(c, entry);
+		if (c->state == CALL_WAITING) {
+			a->nwaiting--;
+			call_fail(a, c, SG_AWS_ERR_LOCAL,
+			    "interrupted: sgguard is stopping");
+		} else if (c->state == CALL_INFLIGHT &&
+		    now - a->intr_since >= a->intr_grace_ms) {
+			http_cancel(a->http, call_http_done, c);
+			a->ninflight--;
+			call_fail(a, c, SG_AWS_ERR_LOCAL,
+			    "interrupted: sgguard is stopping");
+		}
+	}
+}
+
 static long
 aws_start_due(struct sg_aws *a, long now)
 {
@@ -764,6 +813,7 @@ aws_run(struct sg_aws *a, long timeout_ms)
 
 	for (;;) {
 		now = mono_ms();
+		aws_interrupt_check(a, now);
 		next = aws_start_due(a, now);
 		left = timeout_ms - (now - start);
 		if (left < 0)
@@ -773,6 +823,8 @@ aws_run(struct sg_aws *a, long timeout_ms)
 			wait = next > now ? next - now : 0;
 		if (!TAILQ_EMPTY(&a->done))
 			wait = 0;
+		if (a->intr_since != 0 && wait > 100)
+			wait = 100;
 		if (a->ninflight > 0)
 			http_run(a->http, wait);
 		else if (a->nwaiting > 0 && wait > 0)

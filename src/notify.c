@@ -96,6 +96,10 @@ notify_format(const struct sg_event *ev, const struct sg_plan *plan,
 			key = "failed";
 		rule_line(body, key, &plan->revoke[i]);
 	}
+	/* Rules the record names but sgguard could not read cannot be
+	 * revoked by it: a person has to look. */
+	for (i = 0; i < plan->nunparsed; i++)
+		line(body, "failed", "unreadable rule (see error)");
 	for (i = 0; i < plan->nkeep; i++)
 		rule_line(body, "kept", &plan->keep[i]);
 	if (outcome == SG_OUTCOME_FAILED && !sg_strempty(error))

@@ -250,3 +250,40 @@ sg_strempty(const char *s)
 {
 	return s == NULL || *s == '\0';
 }
+
+void
+kvlist_add(struct sg_kvlist *l, const char *name, const char *value)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->kv = xreallocarray(l->kv, l->cap, sizeof(*l->kv));
+	}
+	l->kv[l->n].name = xstrdup(name);
+	l->kv[l->n].value = xstrdup(value);
+	l->n++;
+}
+
+void
+kvlist_addf(struct sg_kvlist *l, const char *value, const char *fmt, ...)
+{
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	kvlist_add(l, name, value);
+}
+
+void
+kvlist_free(struct sg_kvlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free((char *)l->kv[i].name);
+		free((char *)l->kv[i].value);
+	}
+	free(l->kv);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,42 @@
+/* ec2.h: removing rules with RevokeSecurityGroupIngress/Egress. */
+#ifndef SG_EC2_H
+#define SG_EC2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws.h"
+#include "rule.h"
+#include "util.h"
+
+enum sg_revoke_status {
+	SG_REVOKE_DONE,		/* every rule removed or already gone */
+	SG_REVOKE_FAILED,	/* for good: e.g. UnauthorizedOperation */
+	SG_REVOKE_RETRY,	/* transient after retries: try next cycle */
+};
+
+struct sg_revoke_result {
+	enum sg_revoke_status	 status;
+	bool			*ok;		/* per rule: removed or gone */
+	size_t			 n;
+	int			 gone;		/* were already gone */
+	char			 error[768];	/* why, when not DONE */
+};
+
+/*
+ * The Query parameters of one revoke call: by SecurityGroupRuleId.N when
+ * every rule carries its id (by_id), else by IpPermissions.N with one
+ * source each, exactly as the rules were reported. Pure.
+ */
+void	 ec2_revoke_params(const char *group_id, const struct sg_rule *,
+	    size_t n, bool by_id, struct sg_kvlist *out);
+/* Does an EC2 error code mean "the rule is not there (any more)"? */
+bool	 ec2_code_is_gone(const char *code);
+/* Revoke rules of one group; fills res (free with ec2_result_free).
+ * Blocking: other calls in flight keep running meanwhile. */
+void	 ec2_revoke(struct sg_aws *, const char *region, const char *group_id,
+	    const struct sg_rule *, size_t n, bool egress,
+	    struct sg_revoke_result *res);
+void	 ec2_result_free(struct sg_revoke_result *);
+
+#endif

@@ -1,0 +1,238 @@
+/* ec2.c: revoke exactly the rules a plan names. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "awserr.h"
+#include "ec2.h"
+#include "log.h"
+#include "xml.h"
+
+static const char *
+proto_text(int proto, char *buf, size_t size)
+{
+	switch (proto) {
+	case SG_PROTO_ALL:
+		return "-1";
+	case SG_PROTO_TCP:
+		return "tcp";
+	case SG_PROTO_UDP:
+		return "udp";
+	case SG_PROTO_ICMP:
+		return "icmp";
+	case SG_PROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		snprintf(buf, size, "%d", proto);
+		return buf;
+	}
+}
+
+static void
+permission_params(int n, const struct sg_rule *r, struct sg_kvlist *out)
+{
+	char num[16], cidr[80];
+
+	kvlist_addf(out, proto_text(r->proto, num, sizeof(num)),
+	    "IpPermissions.%d.IpProtocol", n);
+	/* Ports mean something for tcp, udp and the ICMPs (type/code). */
+	if (r->proto == SG_PROTO_TCP || r->proto == SG_PROTO_UDP ||
+	    r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6) {
+		snprintf(num, sizeof(num), "%d", r->from_port);
+		kvlist_addf(out, num, "IpPermissions.%d.FromPort", n);
+		snprintf(num, sizeof(num), "%d", r->to_port);
+		kvlist_addf(out, num, "IpPermissions.%d.ToPort", n);
+	}
+	if (r->cidr_text[0] != '\0')
+		sg_strlcpy(cidr, r->cidr_text, sizeof(cidr));
+	else
+		rule_cidr_format(r, cidr, sizeof(cidr));
+	switch (r->src) {
+	case SG_SRC_CIDR4:
+		kvlist_addf(out, cidr, "IpPermissions.%d.IpRanges.1.CidrIp", n);
+		break;
+	case SG_SRC_CIDR6:
+		kvlist_addf(out, cidr,
+		    "IpPermissions.%d.Ipv6Ranges.1.CidrIpv6", n);
+		break;
+	case SG_SRC_PREFIX_LIST:
+		kvlist_addf(out, r->ref_id,
+		    "IpPermissions.%d.PrefixListIds.1.PrefixListId", n);
+		break;
+	case SG_SRC_GROUP:
+		kvlist_addf(out, r->ref_id,
+		    "IpPermissions.%d.Groups.1.GroupId", n);
+		if (r->user_id[0] != '\0')
+			kvlist_addf(out, r->user_id,
+			    "IpPermissions.%d.Groups.1.UserId", n);
+		break;
+	case SG_SRC_ANY:
+		break;
+	}
+}
+
+void
+ec2_revoke_params(const char *group_id, const struct sg_rule *rules,
+    size_t n, bool by_id, struct sg_kvlist *out)
+{
+	size_t i;
+
+	kvlist_add(out, "GroupId", group_id);
+	for (i = 0; i < n; i++) {
+		if (by_id)
+			kvlist_addf(out, rules[i].rule_id,
+			    "SecurityGroupRuleId.%zu", i + 1);
+		else
+			permission_params((int)i + 1, &rules[i], out);
+	}
+}
+
+bool
+ec2_code_is_gone(const char *code)
+{
+	return sg_streq(code, "InvalidPermission.NotFound") ||
+	    sg_streq(code, "InvalidSecurityGroupRuleId.NotFound");
+}
+
+/* Count the entries of <unknownIpPermissionSet>: permissions EC2 did not
+ * find, which on some groups is how "already gone" is said. */
+struct unknown_count {
+	int	n;
+	bool	ret_false;
+};
+
+static int
+unknown_end(void *arg, const char *path, const char *name, int depth,
+    const char *text, size_t len)
+{
+	struct unknown_count *u = arg;
+
+	if (xml_path_match(path, "unknownIpPermissionSet/item"))
+		u->n++;
+	else if (depth == 2 && strcmp(name, "return") == 0 &&
+	    len == 5 && memcmp(text, "false", 5) == 0)
+		u->ret_false = true;
+	return 0;
+}
+
+/* One call for rules[0..n). Returns the error kind. */
+static enum sg_aws_error_kind
+revoke_call(struct sg_aws *aws, const char *region, const char *group_id,
+    const struct sg_rule *rules, size_t n, bool egress, bool by_id,
+    struct sg_aws_error *err, int *unknown)
+{
+	struct sg_aws_request req = {
+		.service = SG_AWS_EC2,
+		.region = region,
+		.action = egress ? "RevokeSecurityGroupEgress" :
+		    "RevokeSecurityGroupIngress",
+	};
+	struct sg_aws_response resp;
+	struct sg_xml_handler h;
+	struct unknown_count u = { 0, false };
+	struct sg_kvlist params = { 0 };
+	char xerr[128];
+
+	ec2_revoke_params(group_id, rules, n, by_id, &params);
+	req.params = params.kv;
+	req.nparams = params.n;
+	aws_call(aws, &req, &resp);
+	*err = resp.err;
+	*unknown = 0;
+	if (resp.err.kind == SG_AWS_OK) {
+		h.start = NULL;
+		h.end = unknown_end;
+		h.arg = &u;
+		if (xml_parse(resp.body.data ? resp.body.data : "",
+		    resp.body.len, &h, xerr, sizeof(xerr)) == -1) {
+			/* The call was accepted (2xx); EC2 only answers
+			 * 200 when the revoke happened. */
+			log_warnx("EC2 %s for %s: unreadable answer (%s); "
+			    "taking HTTP %ld as success", req.action,
+			    group_id, xerr, resp.http_status);
+		}
+		*unknown = u.n;
+	}
+	kvlist_free(&params);
+	aws_response_free(&resp);
+	return err->kind;
+}
+
+static bool
+all_have_ids(const struct sg_rule *rules, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].rule_id[0] == '\0')
+			return false;
+	return n > 0;
+}
+
+void
+ec2_revoke(struct sg_aws *aws, const char *region, const char *group_id,
+    const struct sg_rule *rules, size_t n, bool egress,
+    struct sg_revoke_result *res)
+{
+	struct sg_aws_error err;
+	enum sg_aws_error_kind kind;
+	bool by_id = all_have_ids(rules, n), transient = false;
+	size_t i;
+	int unknown;
+
+	memset(res, 0, sizeof(*res));
+	res->n = n;
+	res->ok = xcalloc(n, sizeof(*res->ok));
+	res->status = SG_REVOKE_DONE;
+	if (n == 0)
+		return;
+	kind = revoke_call(aws, region, group_id, rules, n, egress, by_id,
+	    &err, &unknown);
+	if (kind == SG_AWS_OK) {
+		for (i = 0; i < n; i++)
+			res->ok[i] = true;
+		res->gone = unknown;
+		return;
+	}
+	/*
+	 * One missing rule fails the whole call; then, and after any other
+	 * failure of a multi-rule call, go rule by rule so that every rule
+	 * that can be removed is removed and each failure is known.
+	 */
+	if (n > 1 || ec2_code_is_gone(err.code)) {
+		for (i = 0; i < n; i++) {
+			kind = n == 1 ? kind : revoke_call(aws, region,
+			    group_id, &rules[i], 1, egress, by_id, &err,
+			    &unknown);
+			if (kind == SG_AWS_OK) {
+				res->ok[i] = true;
+				res->gone += unknown;
+			} else if (ec2_code_is_gone(err.code)) {
+				res->ok[i] = true;
+				res->gone++;
+			} else {
+				if (awserr_retryable(&err))
+					transient = true;
+				awserr_format(&err, res->error,
+				    sizeof(res->error));
+			}
+		}
+	} else {
+		if (awserr_retryable(&err))
+			transient = true;
+		awserr_format(&err, res->error, sizeof(res->error));
+	}
+	for (i = 0; i < n; i++)
+		if (!res->ok[i]) {
+			res->status = transient ? SG_REVOKE_RETRY :
+			    SG_REVOKE_FAILED;
+			break;
+		}
+}
+
+void
+ec2_result_free(struct sg_revoke_result *res)
+{
+	free(res->ok);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,483 @@
+#!/usr/bin/env python3
+"""The guard end to end, through the real binary, against localaws (moto
+with IAM enforcement, and a CloudTrail stand-in that records every
+security-group call in CloudTrail's format).
+
+sgguard signs in as an IAM user whose policy is docs/iam-policy.json,
+verbatim. Every case watches its own new group with its own state
+directory, so the cases do not see each other's events.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+from harness import case
+
+sys.path.insert(0, os.path.join(harness.ROOT, "tests", "localaws"))
+import client as localaws  # noqa: E402
+
+ACCOUNT = localaws.DEFAULT_ACCOUNT
+REGION = localaws.REGION
+POLICY = os.path.join(harness.ROOT, "docs", "iam-policy.json")
+
+W = {}          # the world: localaws, identities, topic
+
+
+def world():
+    if W:
+        return W
+    aws = localaws.start("--auth")
+    W["aws"] = aws
+    with open(POLICY) as f:
+        W["sgguard"] = aws.create_user("sgguard", json.load(f))
+    # What a careless or hostile user may do: change security groups.
+    W["mallory"] = aws.create_user("mallory", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSecurityGroupRules"]}]})
+    role = aws.create_role("NetworkAdmins", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": "ec2:*"}]})
+    W["admin"] = aws.assume_role(role["Arn"], "alice")
+    W["admin_role_arn"] = role["Arn"]
+    # sgguard without the right to revoke, for the FAILED path.
+    W["weak"] = aws.create_user("sgguard-weak", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "cloudtrail:LookupEvents", "sns:Publish"]}]})
+    W["topic"] = aws.client("sns").create_topic(Name="sgguard-alerts")["TopicArn"]
+    W["vpc"] = aws.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    W["n"] = 0
+    return W
+
+
+def new_group():
+    w = world()
+    w["n"] += 1
+    g = w["aws"].client("ec2").create_security_group(
+        GroupName="guarded-%d" % w["n"], Description="watched by sgguard",
+        VpcId=w["vpc"])
+    return g["GroupId"]
+
+
+def ingress(group, perms, creds):
+    return W["aws"].client("ec2", creds=creds).authorize_security_group_ingress(
+        GroupId=group, IpPermissions=perms)
+
+
+def tcp(port, cidr="0.0.0.0/0"):
+    return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+            "IpRanges": [{"CidrIp": cidr}]}
+
+
+def tcp6(port, cidr="::/0"):
+    return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+            "Ipv6Ranges": [{"CidrIpv6": cidr}]}
+
+
+def rules_of(group):
+    """The group's ingress rules as 'proto from-to source' strings."""
+    ec2 = W["aws"].client("ec2")
+    out = set()
+    for r in ec2.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]:
+        if r["IsEgress"]:
+            continue
+        src = (r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId")
+               or r.get("ReferencedGroupInfo", {}).get("GroupId"))
+        out.add("%s %s-%s %s" % (r["IpProtocol"], r.get("FromPort"), r.get("ToPort"), src))
+    return out
+
+
+class Guard:
+    """A config, a state directory and runs of the real binary."""
+
+    def __init__(self, group, extra="", creds=None, poll=5):
+        self.group = group
+        self.dir = tempfile.mkdtemp(prefix="sgguard-guard-")
+        self.state = os.path.join(self.dir, "state")
+        self.config = os.path.join(self.dir, "sgguard.ini")
+        self.creds = creds or W["sgguard"]
+        self.write("""[sgguard]
+poll_interval = %d
+lookback = 900
+[aws]
+region = %s
+endpoint_url = %s
+[notify]
+topic_arn = %s
+[group %s]
+allow = tcp 443 0.0.0.0/0
+allow = tcp 443 ::/0
+allow_principal = %s
+%s""" % (poll, REGION, W["aws"].endpoint, W["topic"], group,
+         W["admin_role_arn"], extra))
+
+    def write(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def env(self):
+        e = {"PATH": os.environ["PATH"], "HOME": self.dir,
+             "AWS_ACCESS_KEY_ID": self.creds["access_key_id"],
+             "AWS_SECRET_ACCESS_KEY": self.creds["secret_access_key"],
+             "AWS_EC2_METADATA_DISABLED": "true",
+             "SGGUARD_TEST_FAST": "1"}
+        return e
+
+    def once(self, *args):
+        r = subprocess.run([harness.BIN, "-c", self.config, "--state-dir", self.state,
+                            "--once", *args], capture_output=True, text=True,
+                           timeout=120, env=self.env())
+        print("# sgguard --once exit %d" % r.returncode)
+        for line in r.stderr.splitlines():
+            print("#   " + line)
+        return r
+
+    def start(self, *args):
+        self.log = open(os.path.join(self.dir, "stderr.log"), "w+")
+        self.proc = harness.spawn([harness.BIN, "-c", self.config, "--state-dir",
+                                   self.state, *args], stdout=self.log,
+                                  stderr=subprocess.STDOUT, env=self.env())
+        return self.proc
+
+    def output(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.output()):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError("no log line matching %r in %ds:\n%s"
+                             % (pattern, timeout, self.output()))
+
+
+def messages_for(group, since=0):
+    return [m for m in W["aws"].sns_messages(topic=W["topic"], since=since)
+            if group in m["subject"]]
+
+
+def body_lines(m):
+    return m["message"].rstrip("\n").split("\n")
+
+
+@case("an unauthorized SSH rule is revoked and AUTO-MITIGATED is published")
+def revert_ssh():
+    world()
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+    r = Guard(g).once()
+    assert r.returncode == 0, r.stderr
+    assert "tcp 22-22 0.0.0.0/0" not in rules_of(g), rules_of(g)
+    msgs = messages_for(g)
+    assert len(msgs) == 1, msgs
+    m = msgs[0]
+    assert m["subject"] == "[sgguard] AUTO-MITIGATED %s (%s)" % (g, REGION), m["subject"]
+    lines = body_lines(m)
+    keys = [ln.split(": ", 1)[0] for ln in lines]
+    assert keys == ["event_id", "event_name", "event_time", "account", "region",
+                    "group_id", "principal", "source_ip", "user_agent", "revoked"], lines
+    d = dict(ln.split(": ", 1) for ln in lines)
+    assert d["event_name"] == "AuthorizeSecurityGroupIngress"
+    assert d["group_id"] == g
+    assert d["principal"] == W["mallory"]["arn"], d
+    assert d["account"] == ACCOUNT
+    assert d["revoked"] == "tcp 22 0.0.0.0/0"
+    assert re.search(r"reverted 1 rule on %s" % g, r.stderr), r.stderr
+
+
+@case("a mixed call: only the unauthorized rules go, authorized ones are kept")
+def mixed_call():
+    g = new_group()
+    ingress(g, [tcp(443), tcp(22), tcp6(3389)], W["mallory"])
+    r = Guard(g).once()
+    assert r.returncode == 0, r.stderr
+    assert rules_of(g) == {"tcp 443-443 0.0.0.0/0"}, rules_of(g)
+    (m,) = messages_for(g)
+    lines = body_lines(m)
+    assert "revoked: tcp 22 0.0.0.0/0" in lines, lines
+    assert "revoked: tcp 3389 ::/0" in lines, lines
+    assert "kept: tcp 443 0.0.0.0/0" in lines, lines
+
+
+@case("a change by an allow_principal (assumed role via its issuer) is kept")
+def allowed_principal():
+    g = new_group()
+    ingress(g, [tcp(22)], W["admin"])
+    r = Guard(g).once()
+    assert r.returncode == 0, r.stderr
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+    assert messages_for(g) == []
+    assert "is authorized" in r.stderr, r.stderr
+
+
+@case("rules every allow pattern covers are left alone, silently")
+def allowed_rules():
+    g = new_group()
+    ingress(g, [tcp(443), tcp6(443)], W["mallory"])
+    r = Guard(g).once()
+    assert r.returncode == 0
+    assert len(rules_of(g)) == 2
+    assert messages_for(g) == []
+
+
+@case("a failed call (errorCode) is ignored")
+def failed_call_ignored():
+    g = new_group()
+    ingress(g, [tcp(443)], W["admin"])
+    try:
+        ingress(g, [tcp(443)], W["mallory"])      # duplicate: fails
+    except Exception as e:  # noqa: BLE001
+        assert "Duplicate" in str(e), e
+    else:
+        raise AssertionError("duplicate rule was accepted")
+    rec = W["aws"].wait_record(eventName="AuthorizeSecurityGroupIngress",
+                               errorCode="Client.InvalidPermission.Duplicate")
+    assert rec
+    r = Guard(g).once()
+    assert r.returncode == 0
+    assert rules_of(g) == {"tcp 443-443 0.0.0.0/0"}
+    assert messages_for(g) == []
+
+
+@case("--dry-run (audit) detects and notifies DRY-RUN, never changes the group")
+def dry_run():
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    r = Guard(g).once("--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+    (m,) = messages_for(g)
+    assert m["subject"] == "[sgguard] DRY-RUN %s (%s)" % (g, REGION)
+    assert "would_revoke: tcp 22 0.0.0.0/0" in body_lines(m)
+    assert "would revert" in r.stderr
+    # mode = audit in the file does the same.
+    g2 = new_group()
+    ingress(g2, [tcp(23)], W["mallory"])
+    gd = Guard(g2)
+    with open(gd.config) as f:
+        text = f.read()
+    gd.write(text.replace("[sgguard]\n", "[sgguard]\nmode = audit\n"))
+    assert gd.once().returncode == 0
+    assert "tcp 23-23 0.0.0.0/0" in rules_of(g2)
+    assert [m["subject"].split()[1] for m in messages_for(g2)] == ["DRY-RUN"]
+
+
+@case("each event is acted on once: a second run neither revokes nor notifies again")
+def once_only():
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g)
+    assert guard.once().returncode == 0
+    assert len(messages_for(g)) == 1
+    t = time.time()
+    # The same rule again, by the admin this time: it must stay.
+    ingress(g, [tcp(22)], W["admin"])
+    assert guard.once().returncode == 0
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+    assert len(messages_for(g)) == 1
+    revokes = [q for q in W["aws"].requests(service="ec2", action="RevokeSecurityGroupIngress",
+                                            since=t)]
+    assert revokes == [], revokes
+    with open(os.path.join(guard.state, "state.json")) as f:
+        st = json.load(f)
+    assert st["pending"] == []
+    assert len(st["handled"]) >= 2
+
+
+@case("a group that is not watched is never touched")
+def unwatched():
+    watched = new_group()
+    other = new_group()
+    ingress(other, [tcp(22)], W["mallory"])
+    assert Guard(watched).once().returncode == 0
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(other)
+    assert messages_for(other) == []
+
+
+@case("every rule shape is revoked: IPv6, prefix list, referenced group, -1, ICMP")
+def shapes():
+    g = new_group()
+    src = new_group()
+    ec2 = W["aws"].client("ec2")
+    pl = ec2.create_managed_prefix_list(PrefixListName="corp", MaxEntries=5,
+                                        AddressFamily="IPv4")["PrefixList"]["PrefixListId"]
+    ingress(g, [
+        tcp6(22, "2001:db8::/32"),
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+         "PrefixListIds": [{"PrefixListId": pl}]},
+        {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080,
+         "UserIdGroupPairs": [{"GroupId": src, "UserId": ACCOUNT}]},
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+        {"IpProtocol": "icmp", "FromPort": 8, "ToPort": 0,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+    ], W["mallory"])
+    assert len(rules_of(g)) == 5
+    r = Guard(g).once()
+    assert r.returncode == 0, r.stderr
+    assert rules_of(g) == set(), rules_of(g)
+    (m,) = messages_for(g)
+    revoked = sorted(ln for ln in body_lines(m) if ln.startswith("revoked: "))
+    assert revoked == sorted([
+        "revoked: tcp 22 2001:db8::/32", "revoked: tcp 5432 %s" % pl,
+        "revoked: tcp 8080 %s" % src, "revoked: all any 10.0.0.0/8",
+        "revoked: icmp 8/0 0.0.0.0/0"]), revoked
+
+
+@case("the legacy top-level form (CidrIp/IpProtocol/FromPort/ToPort) is revoked")
+def legacy_form():
+    g = new_group()
+    W["aws"].client("ec2", creds=W["mallory"]).authorize_security_group_ingress(
+        GroupId=g, IpProtocol="tcp", FromPort=3306, ToPort=3306, CidrIp="0.0.0.0/0")
+    assert Guard(g).once().returncode == 0
+    assert rules_of(g) == set()
+    assert "revoked: tcp 3306 0.0.0.0/0" in body_lines(messages_for(g)[0])
+
+
+@case("a revoke refused for good (UnauthorizedOperation): FAILED notification, exit 1")
+def revert_refused():
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g, creds=W["weak"])
+    r = guard.once()
+    assert r.returncode == 1, r
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+    (m,) = messages_for(g)
+    assert m["subject"] == "[sgguard] FAILED %s (%s)" % (g, REGION)
+    lines = body_lines(m)
+    assert "failed: tcp 22 0.0.0.0/0" in lines, lines
+    assert any(ln.startswith("error: ") and "denied" in ln.lower() or
+               "Unauthorized" in ln for ln in lines), lines
+    assert re.search(r"could not revert", r.stderr)
+    # Acted on once: the next run does not notify again.
+    guard.once()
+    assert len(messages_for(g)) == 1
+
+
+@case("more than one page of LookupEvents is read (60 events)")
+def paging():
+    g = new_group()
+    other = new_group()
+    for port in range(1000, 1060):
+        ingress(other, [tcp(port, "10.0.0.0/8")], W["admin"])
+    ingress(g, [tcp(22)], W["mallory"])
+    t = time.time()
+    r = Guard(g).once()
+    assert r.returncode == 0
+    assert rules_of(g) == set()
+    lookups = W["aws"].requests(service="cloudtrail", since=t)
+    assert len(lookups) >= 2, lookups
+
+
+@case("a corrupt state file is moved aside; protection goes on from now - lookback")
+def corrupt_state():
+    g = new_group()
+    guard = Guard(g)
+    os.makedirs(guard.state)
+    with open(os.path.join(guard.state, "state.json"), "w") as f:
+        f.write("{ this is not json")
+    ingress(g, [tcp(22)], W["mallory"])
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert rules_of(g) == set()
+    assert any(n.startswith("state.json.corrupt-") for n in os.listdir(guard.state))
+    assert "moved it to" in r.stderr, r.stderr
+    json.load(open(os.path.join(guard.state, "state.json")))
+
+
+@case("daemon: reverts while running, SIGHUP reloads, a bad reload keeps the old, SIGTERM exits 0 fast")
+def daemon_loop():
+    g = new_group()
+    guard = Guard(g, poll=5)
+    guard.start()
+    guard.wait_log(r"started")
+    ingress(g, [tcp(22)], W["mallory"])
+    guard.wait_log(r"reverted 1 rule on %s" % g, timeout=30)
+    assert rules_of(g) == set()
+    # Reload with tcp 22 allowed: the next such change stays.
+    with open(guard.config) as f:
+        text = f.read()
+    guard.write(text.replace("allow = tcp 443 ::/0", "allow = tcp 443 ::/0\nallow = tcp 22 0.0.0.0/0"))
+    guard.proc.send_signal(signal.SIGHUP)
+    guard.wait_log(r"configuration reloaded")
+    # A broken config on reload is reported; the running one stays.
+    good = open(guard.config).read()
+    guard.write(good + "\nbogus_key = 1\n")
+    guard.proc.send_signal(signal.SIGHUP)
+    guard.wait_log(r"reload failed, keeping the running configuration: .*:\d+: ")
+    guard.write(good)
+    ingress(g, [tcp(22), tcp(25)], W["mallory"])
+    guard.wait_log(r"reverted 1 rule on %s.*tcp 25 0\.0\.0\.0/0" % g, timeout=30)
+    assert rules_of(g) == {"tcp 22-22 0.0.0.0/0"}, rules_of(g)
+    assert guard.proc.poll() is None
+    t = time.monotonic()
+    guard.proc.send_signal(signal.SIGTERM)
+    rc = guard.proc.wait(10)
+    assert rc == 0, guard.output()
+    assert time.monotonic() - t < 5, time.monotonic() - t
+    assert "stopped" in guard.output()
+
+
+@case("daemon: an event CloudTrail delivers late (within lookback) is still acted on")
+def late_delivery():
+    aws = W["aws"]
+    g = new_group()
+    aws.config(delivery_delay=8)
+    try:
+        guard = Guard(g, poll=5)
+        guard.start()
+        guard.wait_log(r"started")
+        ingress(g, [tcp(22)], W["mallory"])
+        time.sleep(1)
+        assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+        guard.wait_log(r"reverted 1 rule on %s" % g, timeout=30)
+        assert rules_of(g) == set()
+        guard.proc.send_signal(signal.SIGTERM)
+        assert guard.proc.wait(10) == 0
+    finally:
+        aws.config(delivery_delay=0)
+
+
+@case("no LookupEvents throttling at 2 requests/s: sgguard keeps its pace")
+def pacing():
+    import uuid
+    aws = W["aws"]
+    g = new_group()
+    other = new_group()
+    ingress(other, [tcp(4000, "10.0.0.0/8")], W["admin"])
+    template = aws.wait_record(eventName="AuthorizeSecurityGroupIngress",
+                               requestParameters=aws.events()[-1]["record"]["requestParameters"])
+    copies = []
+    for _ in range(170):
+        rec = dict(template)
+        rec["eventID"] = str(uuid.uuid4())
+        copies.append(rec)
+    aws.inject(copies)
+    time.sleep(1.1)                    # a fresh second for the rate limit
+    t = time.time()
+    r = Guard(g).once()
+    assert r.returncode == 0, r.stderr
+    lookups = aws.requests(service="cloudtrail", since=t)
+    assert len(lookups) >= 4, len(lookups)
+    assert all(q["status"] == 200 for q in lookups), [q["status"] for q in lookups]
+    times = sorted(q["time"] for q in lookups)
+    for a, b in zip(times, times[2:]):
+        assert b - a >= 0.9, times      # at most 2 in any second
+
+
+if __name__ == "__main__":
+    harness.run()
