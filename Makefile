@@ -11,6 +11,7 @@ PREFIX     ?= /usr/local
 sbindir    ?= $(PREFIX)/sbin
 sysconfdir ?= /etc
 datadir    ?= $(PREFIX)/share
+catalogdir ?= $(shell pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
 mandir     ?= $(datadir)/man
 docdir     ?= $(datadir)/doc/sgguard
 unitdir    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
@@ -56,7 +57,8 @@ CMOCKA_LIBS:= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 SHARED_DIR ?= $(abspath ../shared)
 
-.PHONY: all check test test-plain test-san deps clean install uninstall tests tools demo lint
+.PHONY: all check test test-plain test-san deps clean install uninstall tests tools demo lint \
+        check-systemd fuzz stress bench
 
 all: $(BUILD)/sgguard
 
@@ -123,21 +125,47 @@ deps:
 	    python3 -m pip install --quiet 'moto[server]' boto3 awscli 2>/dev/null || \
 	    python3 -m pip install --quiet --break-system-packages 'moto[server]' boto3 awscli; }
 
+# Static analysis with the checked-in configuration (.clang-tidy).
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Iinclude src
+	tests/lint
+
+# A real systemd as PID 1 in its own root (debootstrap + systemd-nspawn).
+check-systemd: all
+	tests/systemd/run
+
+# The daemon doing its job against the bundled local AWS, in the foreground.
+demo: deps all
+	python3 tests/demo/demo.py
+
+# libFuzzer targets, each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run $(FUZZ_SECONDS)
 
 install: all
-	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(docdir)
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(unitdir) \
+	    $(DESTDIR)$(docdir) $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(catalogdir)
 	install -m 0755 $(BUILD)/sgguard $(DESTDIR)$(sbindir)/sgguard
+	@# An existing configuration is never overwritten.
 	@if [ -e $(DESTDIR)$(sysconfdir)/sgguard.ini ]; then \
 	    echo "keeping existing $(DESTDIR)$(sysconfdir)/sgguard.ini"; \
-	    install -m 0640 etc/sgguard.ini $(DESTDIR)$(docdir)/sgguard.ini.example; \
 	else install -m 0640 etc/sgguard.ini $(DESTDIR)$(sysconfdir)/sgguard.ini; fi
-	@if [ -e systemd/sgguard.service ]; then install -m 0644 systemd/sgguard.service $(DESTDIR)$(unitdir)/sgguard.service; fi
-	@if [ -e docs/iam-policy.json ]; then install -m 0644 docs/iam-policy.json $(DESTDIR)$(docdir)/iam-policy.json; fi
+	install -m 0644 etc/sgguard.ini $(DESTDIR)$(docdir)/sgguard.ini.example
+	sed 's|@sbindir@|$(sbindir)|g; s|@sysconfdir@|$(sysconfdir)|g' systemd/sgguard.service \
+	    > $(DESTDIR)$(unitdir)/sgguard.service
+	chmod 0644 $(DESTDIR)$(unitdir)/sgguard.service
+	install -m 0644 systemd/sgguard.catalog $(DESTDIR)$(catalogdir)/sgguard.catalog
+	install -m 0644 docs/sgguard.8 $(DESTDIR)$(mandir)/man8/sgguard.8
+	install -m 0644 docs/sgguard.ini.5 $(DESTDIR)$(mandir)/man5/sgguard.ini.5
+	install -m 0644 docs/iam-policy.json docs/cloudformation.yaml README.md $(DESTDIR)$(docdir)/
+	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog || true; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/sgguard $(DESTDIR)$(unitdir)/sgguard.service
+	rm -f $(DESTDIR)$(sbindir)/sgguard $(DESTDIR)$(unitdir)/sgguard.service \
+	    $(DESTDIR)$(catalogdir)/sgguard.catalog $(DESTDIR)$(mandir)/man8/sgguard.8 \
+	    $(DESTDIR)$(mandir)/man5/sgguard.ini.5
 	rm -rf $(DESTDIR)$(docdir)
 	@echo "left $(DESTDIR)$(sysconfdir)/sgguard.ini in place (your configuration)"
 

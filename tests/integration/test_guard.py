@@ -452,6 +452,103 @@ def late_delivery():
         aws.config(delivery_delay=0)
 
 
+@case("a failed publish never holds up the revert; it is sent once, later")
+def publish_retried():
+    aws = W["aws"]
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g)
+    aws.fault(service="sns", action="Publish", mode="error", status=500,
+              error="InternalError", count=-1)
+    try:
+        r = guard.once()
+    finally:
+        aws.clear_faults()
+    assert r.returncode == 1, r           # something could not be done
+    assert rules_of(g) == set(), rules_of(g)
+    assert messages_for(g) == []
+    with open(os.path.join(guard.state, "state.json")) as f:
+        st = json.load(f)
+    assert len(st["pending"]) == 1, st["pending"]
+    assert "not published" in r.stderr, r.stderr
+    # The retry is due a minute later: make it due now, as time would.
+    st["pending"][0]["next_attempt"] = 0
+    with open(os.path.join(guard.state, "state.json"), "w") as f:
+        json.dump(st, f)
+    assert guard.once().returncode == 0
+    (m,) = messages_for(g)
+    assert m["subject"].startswith("[sgguard] AUTO-MITIGATED")
+    guard.once()
+    assert len(messages_for(g)) == 1
+
+
+@case("the revoke falls back to exact IpPermissions when the record has no rule ids")
+def revoke_by_permissions():
+    import uuid
+    aws = W["aws"]
+    g = new_group()
+    guard = Guard(g)
+    assert guard.once().returncode == 0       # a state with a cursor
+    ingress(g, [tcp(22, "198.51.100.0/24"), tcp6(22, "2001:db8:1::/48")], W["mallory"])
+    genuine = aws.events()[-1]["record"]
+    assert genuine["requestParameters"]["groupId"] == g
+    assert genuine["responseElements"]["securityGroupRuleSet"]["items"]
+    # The same call as an older record shape shows it: no rule ids.
+    bare = json.loads(json.dumps(genuine))
+    bare["eventID"] = str(uuid.uuid4())
+    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
+    aws.inject(bare)
+    # Only the bare record may act: the genuine one counts as handled.
+    path = os.path.join(guard.state, "state.json")
+    with open(path) as f:
+        st = json.load(f)
+    st["handled"][genuine["eventID"]] = int(time.time())
+    with open(path, "w") as f:
+        json.dump(st, f)
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert rules_of(g) == set(), rules_of(g)
+    (m,) = messages_for(g)
+    lines = body_lines(m)
+    assert "event_id: %s" % bare["eventID"] in lines, lines
+    assert "revoked: tcp 22 198.51.100.0/24" in lines, lines
+    assert "revoked: tcp 22 2001:db8:1::/48" in lines, lines
+
+
+@case("a rule already gone when sgguard revokes it counts as reverted")
+def already_gone():
+    aws = W["aws"]
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    # The owner removes it before sgguard gets there.
+    aws.client("ec2").revoke_security_group_ingress(GroupId=g, IpPermissions=[tcp(22)])
+    r = Guard(g).once()
+    assert r.returncode == 0, r.stderr
+    (m,) = messages_for(g)
+    assert m["subject"].startswith("[sgguard] AUTO-MITIGATED"), m
+    assert "already gone" in r.stderr, r.stderr
+
+
+@case("SIGTERM while a request hangs: exit 0 within 5 s")
+def sigterm_during_request():
+    aws = W["aws"]
+    g = new_group()
+    guard = Guard(g, poll=5)
+    aws.fault(service="cloudtrail", mode="hang", count=-1)
+    try:
+        guard.start()
+        guard.wait_log(r"started")
+        time.sleep(1.5)               # the first LookupEvents is hanging now
+        t = time.monotonic()
+        guard.proc.send_signal(signal.SIGTERM)
+        rc = guard.proc.wait(10)
+        took = time.monotonic() - t
+    finally:
+        aws.clear_faults()
+    assert rc == 0, guard.output()
+    assert took < 5, took
+
+
 @case("no LookupEvents throttling at 2 requests/s: sgguard keeps its pace")
 def pacing():
     import uuid

@@ -1632,7 +1632,6 @@ class LocalAWS:
         with self.lock:
             n = len(self.faults)
             self.faults = []
-        self.published = collections.deque(maxlen=self.max_requests)
         return {"cleared": n}
 
     def a_keys(self, payload, query):
