@@ -53,6 +53,8 @@
  * an hour apart, and given up (logged) after a week. */
 #define PUBLISH_BACKOFF_MAX	3600
 #define PUBLISH_GIVE_UP		(7L * 24 * 3600)
+/* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
+#define CREDS_START_TRIES	6
 /* The access keys sgguard signed with: its own calls are never acted on. */
 #define SELF_KEYS_MAX		16
 
@@ -871,7 +873,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	uint64_t wd_usec;
 	char err[2048];
 	long next, now;
-	int r, rc;
+	int r, rc, attempt;
 
 	memset(&d, 0, sizeof(d));
 	d.opts = opts;
@@ -899,12 +901,25 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		daemon_free(&d);
 		return SG_EXIT_FAIL;
 	}
-	/* Fail early and clearly when there is nothing to sign with. */
-	if (creds_get(d.creds, time(NULL), &c, err, sizeof(err)) == -1) {
-		log_msg(LOG_ERR, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_CREDENTIALS }, "%s", err);
-		daemon_free(&d);
-		return SG_EXIT_FAIL;
+	/*
+	 * Nothing can be guarded without credentials. At boot the instance
+	 * role may not be served yet, so a daemon waits a little (about
+	 * 30 s) before it fails; --once fails at once.
+	 */
+	for (attempt = 0;; attempt++) {
+		if (creds_get(d.creds, time(NULL), &c, err, sizeof(err)) == 0)
+			break;
+		if (opts->once || got_stop || attempt == CREDS_START_TRIES - 1) {
+			log_msg(LOG_ERR, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_CREDENTIALS }, "%s", err);
+			daemon_free(&d);
+			return SG_EXIT_FAIL;
+		}
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_CREDENTIALS },
+		    "%s; trying again in %d s", err, 1 << attempt);
+		watchdog_ping(&d);
+		sleep_interruptible(1000L << attempt);
 	}
 	log_info("credentials from %s", c.source);
 	creds_wipe(&c);
