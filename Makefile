@@ -137,6 +137,11 @@ check-systemd: all
 demo: deps all
 	python3 tests/demo/demo.py
 
+# Crash safety at length: kill -9 at random moments, STRESS_RUNS times.
+STRESS_RUNS ?= 200
+stress: all
+	tests/stress/run $(STRESS_RUNS)
+
 # libFuzzer targets, each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 fuzz:
