@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define SG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -67,6 +68,11 @@ void	 sg_free_secret(char *);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char	*sg_trim(char *s);
 bool	 sg_streq(const char *, const char *);	/* NULL-safe */
+/* Milliseconds of the monotonic clock: intervals and deadlines. */
+long	 sg_mono_ms(void);
+/* ISO 8601 date and time with a zone (Z or +-HH:MM), fractions dropped:
+ * "2024-08-01T12:23:55Z", "2026-11-27T10:00:00.123+00:00". 0 / -1. */
+int	 sg_iso8601_parse(const char *, time_t *);
 bool	 sg_strempty(const char *);		/* NULL or "" */
 
 #endif

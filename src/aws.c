@@ -106,15 +106,6 @@ struct sg_aws {
 	long			 intr_since;	/* when it was seen set */
 };
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -489,7 +480,7 @@ call_finish(struct sg_aws *a, struct aws_call *c)
 {
 	c->state = CALL_DONE;
 	c->resp.attempts = c->attempts;
-	c->resp.elapsed_ms = mono_ms() - c->start_ms;
+	c->resp.elapsed_ms = sg_mono_ms() - c->start_ms;
 	TAILQ_REMOVE(&a->calls, c, entry);
 	TAILQ_INSERT_TAIL(&a->done, c, entry);
 }
@@ -526,7 +517,7 @@ call_http_done(struct sg_http_response *hr, void *arg)
 	struct sg_aws *a = c->aws;
 	struct sg_aws_response *r = &c->resp;
 	char line[1024];
-	long now = mono_ms(), delay;
+	long now = sg_mono_ms(), delay;
 	time_t t;
 
 	a->ninflight--;
@@ -683,7 +674,7 @@ aws_submit(struct sg_aws *a, const struct sg_aws_request *req,
 	c->action = xstrdup(req->action);
 	c->done = done;
 	c->arg = arg;
-	c->start_ms = c->due_ms = mono_ms();
+	c->start_ms = c->due_ms = sg_mono_ms();
 	buf_init(&c->body);
 	buf_init(&c->resp.body);
 	c->state = CALL_WAITING;
@@ -809,10 +800,10 @@ aws_deliver(struct sg_aws *a)
 int
 aws_run(struct sg_aws *a, long timeout_ms)
 {
-	long start = mono_ms(), now, next, left, wait;
+	long start = sg_mono_ms(), now, next, left, wait;
 
 	for (;;) {
-		now = mono_ms();
+		now = sg_mono_ms();
 		aws_interrupt_check(a, now);
 		next = aws_start_due(a, now);
 		left = timeout_ms - (now - start);

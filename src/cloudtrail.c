@@ -39,10 +39,6 @@ cloudtrail_lookup_body(const struct sg_lookup *q)
 static int
 entry_time(json_t *v, time_t *t)
 {
-	struct tm tm;
-	const char *s;
-	char *end;
-
 	if (json_is_number(v)) {
 		double d = json_number_value(v);
 		if (!isfinite(d) || d < 0 || d > 32503680000.0)
@@ -52,13 +48,7 @@ entry_time(json_t *v, time_t *t)
 	}
 	if (!json_is_string(v))
 		return -1;
-	s = json_string_value(v);
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL)
-		return -1;
-	*t = timegm(&tm);
-	return 0;
+	return sg_iso8601_parse(json_string_value(v), t);
 }
 
 int

@@ -171,94 +171,6 @@ fail:
 
 /* ---- ISO 8601 ---- */
 
-static int
-creds_digits(const char **sp, int n, int *out)
-{
-	const char *s = *sp;
-	int v = 0, i;
-
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*sp = s + n;
-	*out = v;
-	return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-creds_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int
-creds_parse_iso8601(const char *s, time_t *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int64_t t;
-
-	if (s == NULL)
-		return -1;
-	if (creds_digits(&s, 4, &y) == -1 || *s++ != '-' ||
-	    creds_digits(&s, 2, &mo) == -1 || *s++ != '-' ||
-	    creds_digits(&s, 2, &d) == -1 || (*s != 'T' && *s != 't'))
-		return -1;
-	s++;
-	if (creds_digits(&s, 2, &h) == -1 || *s++ != ':' ||
-	    creds_digits(&s, 2, &mi) == -1 || *s++ != ':' ||
-	    creds_digits(&s, 2, &sec) == -1)
-		return -1;
-	if (*s == '.' || *s == ',') {
-		/* Fractions are dropped: expiry to the second is plenty. */
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z')
-		s++;
-	else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (creds_digits(&s, 2, &oh) == -1)
-			return -1;
-		if (*s == ':')
-			s++;
-		if (creds_digits(&s, 2, &om) == -1 || oh > 23 || om > 59)
-			return -1;
-	} else
-		return -1;	/* local time: meaningless for an expiry */
-	if (*s != '\0')
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
-	    mi > 59 || sec > 60)
-		return -1;
-	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
-	    y % 400 == 0))
-		return -1;
-	if (sec == 60)
-		sec = 59;	/* a leap second: close enough */
-	t = creds_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-	    sec - sign * (oh * 3600 + om * 60);
-	if (sizeof(time_t) < sizeof(int64_t) &&
-	    (t > INT32_MAX || t < INT32_MIN))
-		return -1;
-	*out = (time_t)t;
-	return 0;
-}
-
 /* ---- JSON documents (container, IMDS) ---- */
 
 static const char *
@@ -1438,4 +1350,10 @@ creds_callback(void *arg, time_t now, struct sg_creds *out, char *err,
     size_t errlen)
 {
 	return creds_get(arg, now, out, err, errlen);
+}
+
+int
+creds_parse_iso8601(const char *s, time_t *out)
+{
+	return sg_iso8601_parse(s, out);
 }

@@ -112,15 +112,6 @@ env_lookup(const char *name)
 	return getenv(name);
 }
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 on_signal(int sig)
 {
@@ -406,7 +397,7 @@ poller_send(struct poller *p)
 	char *body = cloudtrail_lookup_body(&q);
 
 	req.json = body;
-	p->next_send_ms = mono_ms() + LOOKUP_SPACING_MS;
+	p->next_send_ms = sg_mono_ms() + LOOKUP_SPACING_MS;
 	p->requests++;
 	if (aws_submit(p->d->aws, &req, on_page, p) == -1)
 		poller_fail(p, "the request could not be made");
@@ -731,7 +722,7 @@ cycle(struct daemon *d)
 	for (;;) {
 		left = 0;
 		wait = 1000;
-		t = mono_ms();
+		t = sg_mono_ms();
 		for (i = 0; i < d->npollers; i++) {
 			struct poller *p = &d->pollers[i];
 
@@ -936,13 +927,13 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	status_update(&d);
 
 	for (;;) {
-		next = mono_ms() + (long)d.cfg->poll_interval * 1000;
+		next = sg_mono_ms() + (long)d.cfg->poll_interval * 1000;
 		cycle(&d);
 		status_update(&d);
 		if (opts->once || got_stop)
 			break;
 		/* Wake for the watchdog at least twice per interval. */
-		while (!got_stop && !got_reload && (now = mono_ms()) < next) {
+		while (!got_stop && !got_reload && (now = sg_mono_ms()) < next) {
 			long ms = next - now;
 
 			if (d.watchdog && (long)(wd_usec / 2000) < ms)

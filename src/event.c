@@ -658,89 +658,6 @@ event_principal(struct event_ctx *c, const json_t *root)
 			ev->principal_type = types[i].type;
 }
 
-static bool
-event_digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static long long
-event_days(long long y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int
-event_time_parse(const char *s, time_t *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	int y, mo, d, h, mi, sec, oh, om, sign, leap;
-	long long t;
-
-	if (s == NULL || strlen(s) < 20 ||
-	    !event_digits(s, 4, &y) || s[4] != '-' ||
-	    !event_digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    !event_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-	    !event_digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !event_digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    !event_digits(s + 17, 2, &sec))
-		return -1;
-	s += 19;
-	if (*s == '.') {
-		if (s[1] < '0' || s[1] > '9')
-			return -1;
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			;
-	}
-	oh = om = 0;
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s == '-' ? -1 : 1;
-		if (!event_digits(s + 1, 2, &oh))
-			return -1;
-		s += 3;
-		if (*s == ':')
-			s++;
-		if (!event_digits(s, 2, &om) || oh > 23 || om > 59)
-			return -1;
-		s += 2;
-		oh *= sign;
-		om *= sign;
-	} else
-		return -1;
-	if (*s != '\0')
-		return -1;
-
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	t = event_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	    (oh * 3600 + om * 60);
-	if ((long long)(time_t)t != t)
-		return -1;
-	*out = (time_t)t;
-	return 0;
-}
-
 /* Length of a valid UTF-8 sequence at p (as jansson checks it), or 0. */
 static size_t
 event_utf8_len(const unsigned char *p, size_t avail)
@@ -1020,4 +937,10 @@ event_parse(const char *json, size_t len, struct sg_event *ev, char *err,
 	json_decref(root);
 	ev->parse_warning = buf_steal(&c.warn);
 	return 0;
+}
+
+int
+event_time_parse(const char *s, time_t *out)
+{
+	return sg_iso8601_parse(s, out);
 }

@@ -1,5 +1,7 @@
 /* util.c: growable buffers and string helpers. */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,4 +288,102 @@ kvlist_free(struct sg_kvlist *l)
 	}
 	free(l->kv);
 	memset(l, 0, sizeof(*l));
+}
+
+static int
+iso_digits(const char **sp, int n, int *out)
+{
+	const char *s = *sp;
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*sp = s + n;
+	*out = v;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+sg_iso8601_parse(const char *s, time_t *out)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t t;
+
+	if (s == NULL)
+		return -1;
+	if (iso_digits(&s, 4, &y) == -1 || *s++ != '-' ||
+	    iso_digits(&s, 2, &mo) == -1 || *s++ != '-' ||
+	    iso_digits(&s, 2, &d) == -1 || (*s != 'T' && *s != 't'))
+		return -1;
+	s++;
+	if (iso_digits(&s, 2, &h) == -1 || *s++ != ':' ||
+	    iso_digits(&s, 2, &mi) == -1 || *s++ != ':' ||
+	    iso_digits(&s, 2, &sec) == -1)
+		return -1;
+	if (*s == '.' || *s == ',') {
+		/* Fractions are dropped: expiry to the second is plenty. */
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-') {
+		sign = *s++ == '+' ? 1 : -1;
+		if (iso_digits(&s, 2, &oh) == -1)
+			return -1;
+		if (*s == ':')
+			s++;
+		if (iso_digits(&s, 2, &om) == -1 || oh > 23 || om > 59)
+			return -1;
+	} else
+		return -1;	/* local time: meaningless for an expiry */
+	if (*s != '\0')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		return -1;
+	if (sec == 60)
+		sec = 59;	/* a leap second: close enough */
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec - sign * (oh * 3600 + om * 60);
+	if (sizeof(time_t) < sizeof(int64_t) &&
+	    (t > INT32_MAX || t < INT32_MIN))
+		return -1;
+	*out = (time_t)t;
+	return 0;
+}
+
+
+long
+sg_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
