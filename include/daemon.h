@@ -21,6 +21,9 @@ struct sg_options {
 #define SG_EXIT_USAGE	64
 #define SG_EXIT_CONFIG	78
 
+/* Signal handlers that only set flags; installed first thing, so a
+ * SIGTERM at any moment ends in a clean exit 0. */
+void	 daemon_signals_init(void);
 /* The state directory in effect: --state-dir, else the file's state_dir,
  * else the first entry of $STATE_DIRECTORY, else /var/lib/sgguard. */
 const char *daemon_state_dir(const struct sg_options *,

@@ -121,8 +121,8 @@ on_signal(int sig)
 		got_stop = 1;
 }
 
-static void
-signals_init(void)
+void
+daemon_signals_init(void)
 {
 	struct sigaction sa;
 
@@ -873,7 +873,6 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	d.state_dir = daemon_state_dir(opts, cfg);
 	d.state_ok = true;
 	d.watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
-	signals_init();
 
 	if (mkdir(d.state_dir, 0700) == -1 && errno != EEXIST)
 		log_warn("cannot create state directory %s", d.state_dir);
@@ -912,7 +911,6 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		watchdog_ping(&d);
 		sleep_interruptible(1000L << attempt);
 	}
-	log_info("credentials from %s", c.source);
 	creds_wipe(&c);
 	pollers_build(&d);
 

@@ -76,6 +76,7 @@ main(int argc, char *argv[])
 	char err[1024];
 	int ch, check = 0, version = 0, help = 0;
 
+	daemon_signals_init();
 	log_init();
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:tVh", longopts, NULL)) != -1) {

@@ -7,9 +7,11 @@ sgguard signs in as an IAM user whose policy is docs/iam-policy.json,
 verbatim. Every case watches its own new group with its own state
 directory, so the cases do not see each other's events.
 """
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +104,7 @@ class Guard:
     def __init__(self, group, extra="", creds=None, poll=5):
         self.group = group
         self.dir = tempfile.mkdtemp(prefix="sgguard-guard-")
+        atexit.register(shutil.rmtree, self.dir, True)
         self.state = os.path.join(self.dir, "state")
         self.config = os.path.join(self.dir, "sgguard.ini")
         self.creds = creds or W["sgguard"]
