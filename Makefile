@@ -155,7 +155,7 @@ install: all
 	@# An existing configuration is never overwritten.
 	@if [ -e $(DESTDIR)$(sysconfdir)/sgguard.ini ]; then \
 	    echo "keeping existing $(DESTDIR)$(sysconfdir)/sgguard.ini"; \
-	else install -m 0640 etc/sgguard.ini $(DESTDIR)$(sysconfdir)/sgguard.ini; fi
+	else install -m 0644 etc/sgguard.ini $(DESTDIR)$(sysconfdir)/sgguard.ini; fi
 	install -m 0644 etc/sgguard.ini $(DESTDIR)$(docdir)/sgguard.ini.example
 	sed 's|@sbindir@|$(sbindir)|g; s|@sysconfdir@|$(sysconfdir)|g' systemd/sgguard.service \
 	    > $(DESTDIR)$(unitdir)/sgguard.service

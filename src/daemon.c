@@ -484,6 +484,14 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	f.group_id = ev.group_id;
 	f.region = ev.region;
 	f.principal = notify_principal(&ev);
+	/* Repaired text (bad UTF-8, control characters, cut strings) is
+	 * worth a look on a watched group: someone may be hiding something. */
+	if (!sg_strempty(ev.parse_warning) && plan.group != NULL)
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_BAD_RECORD, .event_id = ev.event_id,
+		    .group_id = ev.group_id, .region = ev.region },
+		    "event %s: parts of the CloudTrail record were repaired: %s",
+		    ev.event_id, ev.parse_warning);
 
 	switch (plan.verdict) {
 	case SG_VERDICT_IGNORE:
