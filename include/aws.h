@@ -104,6 +104,11 @@ struct sg_aws_request {
 	const char		*version;	/* NULL: the service's */
 	/* JSON services: the request document; NULL: "{}". */
 	const char		*json;
+	/* Credentials for this call (another account's); NULL: the
+	 * client's. Called from inside aws_run(): it must not block or call
+	 * back into the same sg_aws (see sts.h). */
+	sg_creds_fn		 creds;
+	void			*creds_arg;
 };
 
 struct sg_aws_response {

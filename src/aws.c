@@ -76,6 +76,8 @@ struct aws_call {
 	struct sg_aws_response	 resp;
 	sg_aws_done_fn		 done;
 	void			*arg;
+	sg_creds_fn		 creds;		/* the request's, else the client's */
+	void			*creds_arg;
 };
 
 TAILQ_HEAD(aws_calls, aws_call);
@@ -573,7 +575,7 @@ call_start(struct sg_aws *a, struct aws_call *c, long now_ms)
 	struct sg_sigv4_result res;
 	struct sg_http_request hreq;
 	struct sg_creds cr;
-	char err[256];
+	char err[2048];
 	size_t nh = 0, nbase, i;
 	long left;
 	time_t now;
@@ -583,7 +585,7 @@ call_start(struct sg_aws *a, struct aws_call *c, long now_ms)
 	memset(&cr, 0, sizeof(cr));
 	memset(&res, 0, sizeof(res));
 	err[0] = '\0';
-	if (a->creds(a->creds_arg, now, &cr, err, sizeof(err)) == -1) {
+	if (c->creds(c->creds_arg, now, &cr, err, sizeof(err)) == -1) {
 		call_fail(a, c, SG_AWS_ERR_CREDENTIALS,
 		    err[0] != '\0' ? err : "no credentials");
 		goto out;
@@ -671,6 +673,8 @@ aws_submit(struct sg_aws *a, const struct sg_aws_request *req,
 	c->aws = a;
 	c->service = req->service;
 	c->region = xstrdup(req->region != NULL ? req->region : "");
+	c->creds = req->creds != NULL ? req->creds : a->creds;
+	c->creds_arg = req->creds != NULL ? req->creds_arg : a->creds_arg;
 	c->action = xstrdup(req->action);
 	c->done = done;
 	c->arg = arg;
