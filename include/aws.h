@@ -154,6 +154,9 @@ int	 aws_run(struct sg_aws *, long timeout_ms);
  * calls in flight get grace_ms to finish before they are cancelled. */
 void	 aws_set_interrupt(struct sg_aws *, volatile sig_atomic_t *flag,
 	    long grace_ms);
+/* A function run on every pass of aws_run(), at least once a second
+ * while calls are pending: the daemon feeds its watchdog from it. */
+void	 aws_set_idle(struct sg_aws *, void (*fn)(void *), void *arg);
 /* Calls not yet completed (in flight or waiting for a retry). */
 int	 aws_pending(const struct sg_aws *);
 /* Blocking form of one call (runs other calls' callbacks meanwhile).

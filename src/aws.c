@@ -103,6 +103,8 @@ struct sg_aws {
 	int			 ncalls;	/* not yet delivered */
 	int			 ninflight;
 	int			 nwaiting;
+	void			(*idle)(void *);	/* each pass of aws_run */
+	void			*idle_arg;
 	volatile sig_atomic_t	*intr;		/* stop flag, or NULL */
 	long			 intr_grace_ms;
 	long			 intr_since;	/* when it was seen set */
@@ -731,6 +733,13 @@ first_due(struct sg_aws *a, long now)
 }
 
 void
+aws_set_idle(struct sg_aws *a, void (*fn)(void *), void *arg)
+{
+	a->idle = fn;
+	a->idle_arg = arg;
+}
+
+void
 aws_set_interrupt(struct sg_aws *a, volatile sig_atomic_t *flag,
     long grace_ms)
 {
@@ -808,6 +817,8 @@ aws_run(struct sg_aws *a, long timeout_ms)
 
 	for (;;) {
 		now = sg_mono_ms();
+		if (a->idle != NULL)
+			a->idle(a->idle_arg);
 		aws_interrupt_check(a, now);
 		next = aws_start_due(a, now);
 		left = timeout_ms - (now - start);

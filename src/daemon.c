@@ -165,6 +165,12 @@ watchdog_ping(struct daemon *d)
 }
 
 static void
+daemon_idle(void *arg)
+{
+	watchdog_ping(arg);
+}
+
+static void
 set_error(struct daemon *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -260,6 +266,9 @@ clients_new(struct daemon *d)
 	if ((d->aws = aws_new(&ao)) == NULL)
 		goto fail;
 	aws_set_interrupt(d->aws, &got_stop, STOP_GRACE_MS);
+	/* A revoke can block for a minute of retries: keep the watchdog fed
+	 * from inside every wait. */
+	aws_set_idle(d->aws, daemon_idle, d);
 	return 0;
 fail:
 	clients_free(d);
@@ -613,7 +622,9 @@ poller_finish(struct daemon *d, struct poller *p)
 	time_t cursor = p->end, pin;
 	size_t i;
 
-	qsort(p->entries, p->nentries, sizeof(*p->entries), entry_cmp);
+	if (p->nentries > 1)
+		qsort(p->entries, p->nentries, sizeof(*p->entries),
+		    entry_cmp);
 	for (i = 0; i < p->nentries; i++) {
 		const struct sg_ct_entry *e = &p->entries[i];
 
