@@ -30,6 +30,14 @@ struct sg_revoke_result {
  */
 void	 ec2_revoke_params(const char *group_id, const struct sg_rule *,
 	    size_t n, bool by_id, struct sg_kvlist *out);
+/* "tcp", "udp", "icmp", "icmpv6", "-1" or the number, as EC2 takes it;
+ * buf holds the number when needed. Pure. */
+const char *ec2_proto_text(int proto, char *buf, size_t size);
+/* IpPermissions.n.* of one rule with one source (protocol, ports for
+ * tcp/udp/icmp, the CIDR as reported, prefix list or group + user id),
+ * exactly as ec2_revoke_params writes them. Pure. */
+void	 ec2_permission_params(int n, const struct sg_rule *,
+	    struct sg_kvlist *out);
 /* Does an EC2 error code mean "the rule is not there (any more)"? */
 bool	 ec2_code_is_gone(const char *code);
 /* Revoke rules of one group; fills res (free with ec2_result_free).

@@ -29,14 +29,23 @@
 #define CONFIG_PREFIX_MAX	40	/* SNS subjects stay under 100 */
 #define CONFIG_DEFAULT_REGION	"us-east-1"
 #define CONFIG_DEFAULT_PREFIX	"[sgguard]"
-#define CONFIG_NKEYS		18	/* entries of config_keys[] */
+#define CONFIG_NKEYS		34	/* entries of config_keys[] */
+#define CONFIG_TAG_KEY_MAX	128	/* AWS tag limits, in characters */
+#define CONFIG_TAG_VALUE_MAX	256
+#define CONFIG_ACCOUNT_MAX	64	/* [account NAME] */
+#define CONFIG_EXTID_MIN	2	/* sts:AssumeRole ExternalId */
+#define CONFIG_EXTID_MAX	1224
+#define CONFIG_OWN_ACCOUNT	"default" /* account = default: the own one */
 
+/* The sections that appear once come before SEC_GROUP (sec_line[]). */
 enum config_sec {
 	SEC_NONE,
 	SEC_SGGUARD,
 	SEC_AWS,
 	SEC_NOTIFY,
 	SEC_GROUP,
+	SEC_GROUPS,		/* [groups tag:KEY=VALUE] */
+	SEC_ACCOUNT,		/* [account NAME] */
 };
 
 static const char *const config_sec_names[] = {
@@ -55,7 +64,8 @@ struct config_key {
 	config_setter	 set;
 };
 
-/* Per group: the line of each key that may appear once. */
+/* Per group, tag or account section: the line where each key was first
+ * set (duplicates of keys that may appear once are refused). */
 struct config_glines {
 	int	 key_line[CONFIG_NKEYS];
 };
@@ -72,6 +82,8 @@ struct config_parse {
 	int			 sec_line[SEC_GROUP];
 	int			 key_line[CONFIG_NKEYS]; /* other sections */
 	struct config_glines	*glines;	/* parallel to cfg->groups */
+	struct config_glines	*tlines;	/* parallel to cfg->tags */
+	struct config_glines	*alines;	/* parallel to cfg->accounts */
 	const char		*value;		/* the value being set */
 
 	bool			 failed;
@@ -84,6 +96,7 @@ static int	config_set_poll(struct config_parse *, const char *);
 static int	config_set_lookback(struct config_parse *, const char *);
 static int	config_set_state_dir(struct config_parse *, const char *);
 static int	config_set_log_level(struct config_parse *, const char *);
+static int	config_set_drift(struct config_parse *, const char *);
 static int	config_set_region(struct config_parse *, const char *);
 static int	config_set_profile(struct config_parse *, const char *);
 static int	config_set_endpoint(struct config_parse *, const char *);
@@ -97,6 +110,14 @@ static int	config_set_prefix(struct config_parse *, const char *);
 static int	config_set_group_region(struct config_parse *, const char *);
 static int	config_set_allow(struct config_parse *, const char *);
 static int	config_set_principal(struct config_parse *, const char *);
+static int	config_set_account(struct config_parse *, const char *);
+static int	config_set_allow_egress(struct config_parse *, const char *);
+static int	config_set_egress(struct config_parse *, const char *);
+static int	config_set_restore(struct config_parse *, const char *);
+static int	config_set_baseline(struct config_parse *, const char *);
+static int	config_set_regions(struct config_parse *, const char *);
+static int	config_set_role_arn(struct config_parse *, const char *);
+static int	config_set_external_id(struct config_parse *, const char *);
 
 static const struct config_key config_keys[] = {
 	{ SEC_SGGUARD, "mode", false, config_set_mode },
@@ -104,6 +125,7 @@ static const struct config_key config_keys[] = {
 	{ SEC_SGGUARD, "lookback", false, config_set_lookback },
 	{ SEC_SGGUARD, "state_dir", false, config_set_state_dir },
 	{ SEC_SGGUARD, "log_level", false, config_set_log_level },
+	{ SEC_SGGUARD, "drift_interval", false, config_set_drift },
 	{ SEC_AWS, "region", false, config_set_region },
 	{ SEC_AWS, "profile", false, config_set_profile },
 	{ SEC_AWS, "endpoint_url", false, config_set_endpoint },
@@ -115,8 +137,24 @@ static const struct config_key config_keys[] = {
 	{ SEC_NOTIFY, "topic_arn", false, config_set_topic_arn },
 	{ SEC_NOTIFY, "subject_prefix", false, config_set_prefix },
 	{ SEC_GROUP, "region", false, config_set_group_region },
+	{ SEC_GROUP, "account", false, config_set_account },
 	{ SEC_GROUP, "allow", true, config_set_allow },
+	{ SEC_GROUP, "allow_egress", true, config_set_allow_egress },
 	{ SEC_GROUP, "allow_principal", true, config_set_principal },
+	{ SEC_GROUP, "egress", false, config_set_egress },
+	{ SEC_GROUP, "restore", false, config_set_restore },
+	{ SEC_GROUP, "baseline", false, config_set_baseline },
+	/* A tag section: the same policy keys, regions instead of region. */
+	{ SEC_GROUPS, "regions", false, config_set_regions },
+	{ SEC_GROUPS, "account", false, config_set_account },
+	{ SEC_GROUPS, "allow", true, config_set_allow },
+	{ SEC_GROUPS, "allow_egress", true, config_set_allow_egress },
+	{ SEC_GROUPS, "allow_principal", true, config_set_principal },
+	{ SEC_GROUPS, "egress", false, config_set_egress },
+	{ SEC_GROUPS, "restore", false, config_set_restore },
+	{ SEC_GROUPS, "baseline", false, config_set_baseline },
+	{ SEC_ACCOUNT, "role_arn", false, config_set_role_arn },
+	{ SEC_ACCOUNT, "external_id", false, config_set_external_id },
 };
 _Static_assert(SG_ARRAY_LEN(config_keys) == CONFIG_NKEYS,
     "CONFIG_NKEYS must match config_keys[]");
@@ -154,20 +192,27 @@ static int
 config_bad(struct config_parse *ps, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+static const char *
+config_comment_hint(const char *v)
+{
+	const char *h = strchr(v, '#');
+
+	return h != NULL && h > v && (h[-1] == ' ' || h[-1] == '\t') ?
+	    " (comments after a value start with ';', not '#')" : "";
+}
+
 static int
 config_bad(struct config_parse *ps, const char *key, const char *fmt, ...)
 {
-	const char *v = ps->value != NULL ? ps->value : "", *h;
+	const char *v = ps->value != NULL ? ps->value : "";
 	char why[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	h = strchr(v, '#');
 	config_error(ps, ps->lineno, "bad %s \"%s\": %s%s", key, v, why,
-	    h != NULL && h > v && (h[-1] == ' ' || h[-1] == '\t') ?
-	    " (comments after a value start with ';', not '#')" : "");
+	    config_comment_hint(v));
 	return -1;
 }
 
@@ -299,6 +344,132 @@ config_topic_ok(const char *s)
 	return true;
 }
 
+/*
+ * Tag text: valid UTF-8 without control characters (C0, DEL, C1); spaces
+ * are fine. *nchars is the number of characters (code points), which is
+ * what AWS's tag limits count.
+ */
+static bool
+config_tag_text_ok(const char *s, size_t *nchars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long c;
+	size_t n = 0;
+	int more, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				return false;
+			p++;
+			n++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			c = *p & 0x1f;
+			more = 1;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			c = *p & 0x0f;
+			more = 2;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			c = *p & 0x07;
+			more = 3;
+		} else
+			return false;
+		for (i = 1; i <= more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+		if ((more == 2 && c < 0x800) || (more == 3 && c < 0x10000) ||
+		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff ||
+		    (c >= 0x80 && c <= 0x9f))
+			return false;
+		p += more + 1;
+		n++;
+	}
+	*nchars = n;
+	return true;
+}
+
+/* [account NAME] and account = NAME: letters, digits, '-', '_'. */
+static bool
+config_account_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > CONFIG_ACCOUNT_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* IAM role names and sts:AssumeRole external ids: [\w+=,.@-] (ids also
+ * ':' and '/'). */
+static bool
+config_iam_char(char c, bool extid)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("_+=,.@-", c) != NULL ||
+	    (extid && (c == ':' || c == '/'));
+}
+
+/*
+ * arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME: PARTITION lower-case
+ * letters and '-', ACCOUNT 12 digits, PATH segments printable ASCII
+ * without spaces, NAME 1..64 of [\w+=,.@-]. account (13 bytes) gets the
+ * 12 digits.
+ */
+static bool
+config_role_arn_ok(const char *s, char *account)
+{
+	const char *p, *name;
+	size_t i, n = strlen(s);
+
+	if (n < 20 || n > 2048 || strncmp(s, "arn:", 4) != 0)
+		return false;
+	for (p = s + 4; *p != ':'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '-'))
+			return false;
+	if (p == s + 4 || strncmp(p, ":iam::", 6) != 0)
+		return false;
+	p += 6;
+	for (i = 0; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	if (strncmp(p + 12, ":role/", 6) != 0)
+		return false;
+	memcpy(account, p, 12);
+	account[12] = '\0';
+	p += 18;
+	if ((name = strrchr(p, '/')) != NULL) {
+		/* The path between role/ and /NAME: non-empty segments, no
+		 * spaces or controls. */
+		if (name == p || *p == '/')
+			return false;
+		for (; p < name; p++)
+			if ((unsigned char)*p < 0x21 ||
+			    (unsigned char)*p > 0x7e || (*p == '/' &&
+			    p[1] == '/'))
+				return false;
+		name++;
+	} else
+		name = p;
+	n = strlen(name);
+	if (n == 0 || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!config_iam_char(name[i], false))
+			return false;
+	return true;
+}
+
 /* Can we read path as a file? 0, or -1 with why (strerror or a reason). */
 static int
 config_readable(const char *path, const char **why)
@@ -335,6 +506,27 @@ static struct sg_group_cfg *
 config_cur_group(struct config_parse *ps)
 {
 	return &ps->cfg->groups[ps->cfg->ngroups - 1];
+}
+
+static struct sg_tag_cfg *
+config_cur_tag(struct config_parse *ps)
+{
+	return &ps->cfg->tags[ps->cfg->ntags - 1];
+}
+
+static struct sg_account_cfg *
+config_cur_account(struct config_parse *ps)
+{
+	return &ps->cfg->accounts[ps->cfg->naccounts - 1];
+}
+
+/* The policy being read: a [group]'s own, or a tag section's template. */
+static struct sg_group_cfg *
+config_cur_policy(struct config_parse *ps)
+{
+	if (ps->sec == SEC_GROUPS)
+		return &config_cur_tag(ps)->policy;
+	return config_cur_group(ps);
 }
 
 static int
@@ -394,6 +586,22 @@ config_set_log_level(struct config_parse *ps, const char *v)
 		return config_bad(ps, "log_level", "use error, warning, info "
 		    "or debug");
 	ps->cfg->log_level_set = true;
+	return 0;
+}
+
+static int
+config_set_drift(struct config_parse *ps, const char *v)
+{
+	int n;
+
+	if (*v == '\0') {
+		ps->cfg->drift_interval = 0;
+		return 0;
+	}
+	if (config_int(v, 0, 3600, &n) == -1 || (n > 0 && n < 5))
+		return config_bad(ps, "drift_interval", "use 0 (off) or a "
+		    "whole number of seconds from 5 to 3600");
+	ps->cfg->drift_interval = n;
 	return 0;
 }
 
@@ -513,24 +721,41 @@ config_set_group_region(struct config_parse *ps, const char *v)
 	return 0;
 }
 
+/* allow and allow_egress: one array, told apart by the egress flag. */
 static int
-config_set_allow(struct config_parse *ps, const char *v)
+config_add_pattern(struct config_parse *ps, const char *v, bool egress)
 {
-	struct sg_group_cfg *g = config_cur_group(ps);
+	struct sg_group_cfg *g = config_cur_policy(ps);
 	struct sg_rule r;
 	char why[256];
 
 	if (rule_pattern_parse(v, &r, why, sizeof(why)) == -1)
-		return config_bad(ps, "allow pattern", "%s", why);
+		return config_bad(ps, egress ? "allow_egress pattern" :
+		    "allow pattern", "%s", why);
+	r.egress = egress;
 	g->allow = xreallocarray(g->allow, g->nallow + 1, sizeof(*g->allow));
 	g->allow[g->nallow++] = r;
+	if (egress)
+		g->nallow_egress++;
 	return 0;
+}
+
+static int
+config_set_allow(struct config_parse *ps, const char *v)
+{
+	return config_add_pattern(ps, v, false);
+}
+
+static int
+config_set_allow_egress(struct config_parse *ps, const char *v)
+{
+	return config_add_pattern(ps, v, true);
 }
 
 static int
 config_set_principal(struct config_parse *ps, const char *v)
 {
-	struct sg_group_cfg *g = config_cur_group(ps);
+	struct sg_group_cfg *g = config_cur_policy(ps);
 
 	/* userIdentity ARNs always start with arn:; anything else never
 	 * matches and is most likely a bare role name. */
@@ -545,11 +770,206 @@ config_set_principal(struct config_parse *ps, const char *v)
 	return 0;
 }
 
+/* account = NAME: checked against the [account] sections at the end, as
+ * they may come later in the file. "default" is the own account. */
+static int
+config_set_account(struct config_parse *ps, const char *v)
+{
+	struct sg_group_cfg *g = config_cur_policy(ps);
+
+	if (*v != '\0' && !config_account_name_ok(v))
+		return config_bad(ps, "account", "use the NAME of an [account "
+		    "NAME] section (letters, digits, - and _, at most %d)",
+		    CONFIG_ACCOUNT_MAX);
+	if (strcmp(v, CONFIG_OWN_ACCOUNT) == 0)
+		v = "";
+	config_setstr(&g->account, v);
+	return 0;
+}
+
+static int
+config_set_egress(struct config_parse *ps, const char *v)
+{
+	struct sg_group_cfg *g = config_cur_policy(ps);
+
+	if (*v == '\0' || strcmp(v, "ignore") == 0)
+		g->egress = SG_EGRESS_IGNORE;
+	else if (strcmp(v, "audit") == 0)
+		g->egress = SG_EGRESS_AUDIT;
+	else if (strcmp(v, "enforce") == 0)
+		g->egress = SG_EGRESS_ENFORCE;
+	else
+		return config_bad(ps, "egress", "use enforce, audit or ignore");
+	return 0;
+}
+
+static int
+config_set_restore(struct config_parse *ps, const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	struct sg_group_cfg *g = config_cur_policy(ps);
+	size_t i;
+
+	if (*v == '\0') {
+		g->restore = false;
+		return 0;
+	}
+	for (i = 0; i < SG_ARRAY_LEN(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			g->restore = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			g->restore = false;
+			return 0;
+		}
+	}
+	return config_bad(ps, "restore", "use yes or no");
+}
+
+static int
+config_set_baseline(struct config_parse *ps, const char *v)
+{
+	struct sg_group_cfg *g = config_cur_policy(ps);
+
+	if (*v == '\0' || strcmp(v, "snapshot") == 0)
+		g->baseline = SG_BASELINE_SNAPSHOT;
+	else if (strcmp(v, "allow") == 0)
+		g->baseline = SG_BASELINE_ALLOW;
+	else
+		return config_bad(ps, "baseline", "use snapshot or allow");
+	return 0;
+}
+
+static void
+config_free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* regions = us-east-1 eu-west-1: white space separated, no duplicates. */
+static int
+config_set_regions(struct config_parse *ps, const char *v)
+{
+	struct sg_tag_cfg *t = config_cur_tag(ps);
+	char *copy, *tok, *save = NULL, **list = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	copy = xstrdup(v);
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t", &save)) {
+		if (!config_region_ok(tok)) {
+			if (strchr(tok, ',') != NULL)
+				rc = config_bad(ps, "regions", "separate "
+				    "regions with spaces, like us-east-1 "
+				    "eu-west-1");
+			else
+				rc = config_bad(ps, "regions", "\"%s\" is not "
+				    "a region code like us-east-1", tok);
+			break;
+		}
+		for (i = 0; i < n; i++)
+			if (strcmp(list[i], tok) == 0)
+				break;
+		if (i < n) {
+			rc = config_bad(ps, "regions", "%s is listed twice",
+			    tok);
+			break;
+		}
+		list = xreallocarray(list, n + 1, sizeof(*list));
+		list[n++] = xstrdup(tok);
+	}
+	free(copy);
+	if (rc == -1) {
+		config_free_list(list, n);
+		return -1;
+	}
+	/* Empty: the default, the [aws] region (filled in at the end). */
+	config_free_list(t->regions, t->nregions);
+	t->regions = list;
+	t->nregions = n;
+	return 0;
+}
+
+static int
+config_set_role_arn(struct config_parse *ps, const char *v)
+{
+	struct sg_account_cfg *a = config_cur_account(ps);
+	char id[13];
+	size_t i;
+
+	if (*v == '\0') {
+		/* The default is none: reported at the end as missing. */
+		config_setstr(&a->role_arn, v);
+		a->account_id[0] = '\0';
+		return 0;
+	}
+	if (!config_role_arn_ok(v, id)) {
+		if (strstr(v, ":assumed-role/") != NULL)
+			return config_bad(ps, "role_arn", "that is a role "
+			    "session; use the role's ARN, like "
+			    "arn:aws:iam::222233334444:role/sgguard");
+		return config_bad(ps, "role_arn", "use an IAM role ARN like "
+		    "arn:aws:iam::222233334444:role/sgguard");
+	}
+	/* Two names for one account would watch its groups twice. */
+	for (i = 0; i + 1 < ps->cfg->naccounts; i++)
+		if (strcmp(ps->cfg->accounts[i].account_id, id) == 0)
+			return config_bad(ps, "role_arn", "account %s is "
+			    "already [account %s] (line %d): use one [account] "
+			    "section per AWS account", id,
+			    ps->cfg->accounts[i].name,
+			    ps->cfg->accounts[i].line);
+	config_setstr(&a->role_arn, v);
+	memcpy(a->account_id, id, sizeof(a->account_id));
+	return 0;
+}
+
+/* Not a secret to AWS, but kept out of messages and the summary all the
+ * same: errors say where it is wrong, not what it is. */
+static int
+config_set_external_id(struct config_parse *ps, const char *v)
+{
+	struct sg_account_cfg *a = config_cur_account(ps);
+	size_t n = strlen(v), i;
+
+	for (i = 0; i < n; i++)
+		if (!config_iam_char(v[i], true)) {
+			config_error(ps, ps->lineno, "bad external_id (value not "
+			    "shown): character %zu is not allowed; use %d to %d "
+			    "letters, digits and _+=,.@:/-%s", i + 1,
+			    CONFIG_EXTID_MIN, CONFIG_EXTID_MAX,
+			    config_comment_hint(v));
+			return -1;
+		}
+	if (n > 0 && (n < CONFIG_EXTID_MIN || n > CONFIG_EXTID_MAX)) {
+		config_error(ps, ps->lineno, "bad external_id (value not shown): "
+		    "%zu character%s; use %d to %d letters, digits and "
+		    "_+=,.@:/-", n, n == 1 ? "" : "s", CONFIG_EXTID_MIN,
+		    CONFIG_EXTID_MAX);
+		return -1;
+	}
+	sg_free_secret(a->external_id);
+	a->external_id = n > 0 ? xstrdup(v) : NULL;
+	return 0;
+}
+
 static const char *
 config_sec_label(struct config_parse *ps, char *buf, size_t size)
 {
 	if (ps->sec == SEC_GROUP)
 		snprintf(buf, size, "[group %s]", config_cur_group(ps)->id);
+	else if (ps->sec == SEC_GROUPS)
+		snprintf(buf, size, "[groups tag:%s=%s]", config_cur_tag(ps)->key,
+		    config_cur_tag(ps)->value);
+	else if (ps->sec == SEC_ACCOUNT)
+		snprintf(buf, size, "[account %s]", config_cur_account(ps)->name);
 	else
 		snprintf(buf, size, "[%s]", config_sec_names[ps->sec]);
 	return buf;
@@ -560,7 +980,7 @@ config_unknown_key(struct config_parse *ps, const char *name)
 {
 	struct sg_buf known;
 	const char *hint = NULL;
-	char label[64];
+	char label[512];
 	size_t i;
 
 	buf_init(&known);
@@ -573,7 +993,14 @@ config_unknown_key(struct config_parse *ps, const char *name)
 		    config_keys[i].name);
 	}
 	config_sec_label(ps, label, sizeof(label));
-	if (hint != NULL)
+	/* The one key that differs between [group] and [groups]. */
+	if (ps->sec == SEC_GROUPS && strcmp(name, "region") == 0)
+		config_error(ps, ps->lineno, "unknown key 'region' in %s: a tag "
+		    "section lists its regions, did you mean 'regions'?", label);
+	else if (ps->sec == SEC_GROUP && strcmp(name, "regions") == 0)
+		config_error(ps, ps->lineno, "unknown key 'regions' in %s: a "
+		    "group is in one region, did you mean 'region'?", label);
+	else if (hint != NULL)
 		config_error(ps, ps->lineno, "unknown key '%s' in %s: keys are "
 		    "lower case, did you mean '%s'?", name, label, hint);
 	else
@@ -611,18 +1038,28 @@ config_handler(void *arg, const char *section, const char *name,
 		config_unknown_key(ps, name);
 		return 0;
 	}
-	if (!k->repeat) {
-		line = ps->sec == SEC_GROUP ?
-		    &ps->glines[ps->cfg->ngroups - 1].key_line[i] :
-		    &ps->key_line[i];
-		if (*line != 0) {
-			config_error(ps, ps->lineno, "duplicate key '%s' (first "
-			    "set at line %d): only allow and allow_principal "
-			    "may repeat; keep one", name, *line);
-			return 0;
-		}
-		*line = ps->lineno;
+	switch (ps->sec) {
+	case SEC_GROUP:
+		line = &ps->glines[ps->cfg->ngroups - 1].key_line[i];
+		break;
+	case SEC_GROUPS:
+		line = &ps->tlines[ps->cfg->ntags - 1].key_line[i];
+		break;
+	case SEC_ACCOUNT:
+		line = &ps->alines[ps->cfg->naccounts - 1].key_line[i];
+		break;
+	default:
+		line = &ps->key_line[i];
+		break;
 	}
+	if (*line != 0 && !k->repeat) {
+		config_error(ps, ps->lineno, "duplicate key '%s' (first set at "
+		    "line %d): only allow, allow_egress and allow_principal may "
+		    "repeat; keep one", name, *line);
+		return 0;
+	}
+	if (*line == 0)
+		*line = ps->lineno;
 	ps->value = value;
 	if (k->set(ps, value) == -1)
 		return 0;
@@ -641,6 +1078,11 @@ config_group_section(struct config_parse *ps, const char *id)
 	if (*id == '\0') {
 		config_error(ps, ps->lineno, "[group] needs a security group "
 		    "id, like [group sg-0123456789abcdef0]");
+		return;
+	}
+	if (strncmp(id, "tag:", 4) == 0) {
+		config_error(ps, ps->lineno, "bad group id \"%s\": to watch the "
+		    "groups carrying a tag, write [groups %s]", id, id);
 		return;
 	}
 	if (!config_group_id_ok(id)) {
@@ -677,16 +1119,181 @@ config_group_section(struct config_parse *ps, const char *id)
 	ps->sec = SEC_GROUP;
 }
 
+static int
+config_bad_selector(struct config_parse *ps, const char *sel, const char *why)
+{
+	config_error(ps, ps->lineno, "bad tag selector \"%s\": %s; write "
+	    "[groups tag:KEY=VALUE], like [groups tag:Protect=yes]", sel, why);
+	return -1;
+}
+
+/*
+ * [groups tag:KEY=VALUE]. KEY ends at the first '=' (so it cannot hold
+ * one; VALUE can); white space around either is dropped. A key alone
+ * ("any value") is refused: a forgotten value would silently widen what
+ * is guarded (Protect=no as well as Protect=yes).
+ */
+static void
+config_tags_section(struct config_parse *ps, const char *sel)
+{
+	struct sg_config *cfg = ps->cfg;
+	struct sg_tag_cfg *t;
+	char *copy, *key, *value, *eq;
+	size_t nk, nv, i;
+
+	if (*sel == '\0') {
+		config_error(ps, ps->lineno, "[groups] needs a tag selector, "
+		    "like [groups tag:Protect=yes]");
+		return;
+	}
+	if (config_group_id_ok(sel)) {
+		config_error(ps, ps->lineno, "bad tag selector \"%s\": [groups] "
+		    "selects groups by tag; for one group write [group %s]",
+		    sel, sel);
+		return;
+	}
+	if (strncmp(sel, "tag:", 4) != 0) {
+		config_bad_selector(ps, sel, "it does not start with "
+		    "\"tag:\"");
+		return;
+	}
+	copy = xstrdup(sel + 4);
+	if ((eq = strchr(copy, '=')) == NULL) {
+		config_bad_selector(ps, sel, "no =VALUE (a tag key alone, "
+		    "matching any value, is not supported)");
+		goto out;
+	}
+	*eq = '\0';
+	key = sg_trim(copy);
+	value = sg_trim(eq + 1);
+	if (*key == '\0')
+		config_bad_selector(ps, sel, "the tag key is empty");
+	else if (*value == '\0')
+		config_bad_selector(ps, sel, "the tag value is empty");
+	else if (!config_tag_text_ok(key, &nk))
+		config_bad_selector(ps, sel, "the tag key has a control "
+		    "character or invalid UTF-8");
+	else if (!config_tag_text_ok(value, &nv))
+		config_bad_selector(ps, sel, "the tag value has a control "
+		    "character or invalid UTF-8");
+	else if (nk > CONFIG_TAG_KEY_MAX)
+		config_bad_selector(ps, sel, "the tag key is longer than 128 "
+		    "characters");
+	else if (nv > CONFIG_TAG_VALUE_MAX)
+		config_bad_selector(ps, sel, "the tag value is longer than 256 "
+		    "characters");
+	if (ps->failed)
+		goto out;
+	for (i = 0; i < cfg->ntags; i++)
+		if (strcmp(cfg->tags[i].key, key) == 0 &&
+		    sg_streq(cfg->tags[i].value, value)) {
+			config_error(ps, ps->lineno, "duplicate section "
+			    "[groups tag:%s=%s] (first at line %d): merge the "
+			    "two", key, value, cfg->tags[i].line);
+			goto out;
+		}
+	cfg->tags = xreallocarray(cfg->tags, cfg->ntags + 1,
+	    sizeof(*cfg->tags));
+	ps->tlines = xreallocarray(ps->tlines, cfg->ntags + 1,
+	    sizeof(*ps->tlines));
+	memset(&ps->tlines[cfg->ntags], 0, sizeof(*ps->tlines));
+	t = &cfg->tags[cfg->ntags++];
+	memset(t, 0, sizeof(*t));
+	t->key = xstrdup(key);
+	t->value = xstrdup(value);
+	t->line = t->policy.line = ps->lineno;
+	ps->sec = SEC_GROUPS;
+ out:
+	free(copy);
+}
+
+/* [account NAME] */
+static void
+config_account_section(struct config_parse *ps, const char *name)
+{
+	struct sg_config *cfg = ps->cfg;
+	struct sg_account_cfg *a;
+	size_t i;
+
+	if (*name == '\0') {
+		config_error(ps, ps->lineno, "[account] needs a name, like "
+		    "[account prod]");
+		return;
+	}
+	if (!config_account_name_ok(name)) {
+		config_error(ps, ps->lineno, "bad account name \"%s\": use "
+		    "letters, digits, - and _ (at most %d), like [account prod]",
+		    name, CONFIG_ACCOUNT_MAX);
+		return;
+	}
+	if (strcmp(name, CONFIG_OWN_ACCOUNT) == 0) {
+		config_error(ps, ps->lineno, "[account %s]: the name %s means "
+		    "the credentials' own account; pick another name", name,
+		    name);
+		return;
+	}
+	for (i = 0; i < cfg->naccounts; i++)
+		if (strcmp(cfg->accounts[i].name, name) == 0) {
+			config_error(ps, ps->lineno, "duplicate section "
+			    "[account %s] (first at line %d): merge the two",
+			    name, cfg->accounts[i].line);
+			return;
+		}
+	cfg->accounts = xreallocarray(cfg->accounts, cfg->naccounts + 1,
+	    sizeof(*cfg->accounts));
+	ps->alines = xreallocarray(ps->alines, cfg->naccounts + 1,
+	    sizeof(*ps->alines));
+	memset(&ps->alines[cfg->naccounts], 0, sizeof(*ps->alines));
+	a = &cfg->accounts[cfg->naccounts++];
+	memset(a, 0, sizeof(*a));
+	sg_strlcpy(a->name, name, sizeof(a->name));
+	a->line = ps->lineno;
+	ps->sec = SEC_ACCOUNT;
+}
+
+/* Is name "WORD" or "WORD <rest>"? *rest is what follows, trimmed. */
+static bool
+config_sec_prefix(char *name, const char *word, bool icase, char **rest)
+{
+	size_t n = strlen(word);
+
+	if ((icase ? strncasecmp(name, word, n) : strncmp(name, word, n)) != 0
+	    || (name[n] != '\0' && name[n] != ' ' && name[n] != '\t'))
+		return false;
+	*rest = sg_trim(name + n);
+	return true;
+}
+
+/* inih's find_chars_or_comment(): the first of c, or a ';' after white
+ * space (an inline comment), or the end. */
+static char *
+config_find_or_comment(char *s, char c)
+{
+	bool was_space = false;
+
+	for (; *s != '\0' && *s != c && !(was_space && *s == ';'); s++)
+		was_space = *s == ' ' || *s == '\t';
+	return s;
+}
+
 /* A trimmed line starting with '['. */
 static void
 config_section(struct config_parse *ps, char *line)
 {
+	static const char *const words[] = { "group", "groups", "account" };
 	char *close, *name, *rest;
 	int s;
 
 	if ((close = strchr(line, ']')) == NULL) {
 		config_error(ps, ps->lineno, "section header without ']': "
 		    "write it like [sgguard]");
+		return;
+	}
+	/* inih would take " ;..." as a comment and miss the ']'. */
+	if (config_find_or_comment(line + 1, ']') != close) {
+		config_error(ps, ps->lineno, "';' after white space starts a "
+		    "comment, so this section header has no ']': remove the "
+		    "white space before ';'");
 		return;
 	}
 	*close = '\0';
@@ -700,9 +1307,16 @@ config_section(struct config_parse *ps, char *line)
 	}
 	name = sg_trim(line + 1);
 	ps->sec = SEC_NONE;
-	if (strncmp(name, "group", 5) == 0 &&
-	    (name[5] == '\0' || name[5] == ' ' || name[5] == '\t')) {
-		config_group_section(ps, sg_trim(name + 5));
+	if (config_sec_prefix(name, "group", false, &rest)) {
+		config_group_section(ps, rest);
+		return;
+	}
+	if (config_sec_prefix(name, "groups", false, &rest)) {
+		config_tags_section(ps, rest);
+		return;
+	}
+	if (config_sec_prefix(name, "account", false, &rest)) {
+		config_account_section(ps, rest);
 		return;
 	}
 	for (s = SEC_SGGUARD; s < SEC_GROUP; s++) {
@@ -725,8 +1339,17 @@ config_section(struct config_parse *ps, char *line)
 			    name, config_sec_names[s]);
 			return;
 		}
+	for (s = 0; s < (int)SG_ARRAY_LEN(words); s++)
+		if (config_sec_prefix(name, words[s], true, &rest)) {
+			config_error(ps, ps->lineno, "unknown section [%s]: "
+			    "section names are lower case, did you mean "
+			    "[%s%s%s]?", name, words[s], *rest != '\0' ? " " :
+			    "", rest);
+			return;
+		}
 	config_error(ps, ps->lineno, "unknown section [%s]: sections are "
-	    "[sgguard], [aws], [notify] and [group sg-ID]", name);
+	    "[sgguard], [aws], [notify], [group sg-ID], [groups "
+	    "tag:KEY=VALUE] and [account NAME]", name);
 }
 
 /* Does a key line have '=' or ':' before any inline comment, as inih
@@ -833,6 +1456,71 @@ config_env_url(struct config_parse *ps, char **slot, const char *env)
 	return 0;
 }
 
+static size_t
+config_key_index(enum config_sec sec, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < SG_ARRAY_LEN(config_keys); i++)
+		if (config_keys[i].sec == sec &&
+		    strcmp(config_keys[i].name, name) == 0)
+			return i;
+	abort();	/* a name from this file */
+}
+
+/* The earliest of the errors that span sections, by line. */
+struct config_late {
+	int	 line;
+	char	 msg[512];
+};
+
+static void
+config_late(struct config_late *l, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+config_late(struct config_late *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->line != 0 && l->line <= line)
+		return;
+	l->line = line;
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* A group's or tag section's policy against the rest of the file. */
+static void
+config_check_policy(struct config_parse *ps, const struct sg_group_cfg *g,
+    const struct config_glines *lines, enum config_sec sec,
+    struct config_late *late)
+{
+	const struct sg_config *cfg = ps->cfg;
+	size_t i;
+	int line;
+
+	if (g->account != NULL && config_find_account(cfg, g->account) == NULL) {
+		line = lines->key_line[config_key_index(sec, "account")];
+		for (i = 0; i < cfg->naccounts; i++)
+			if (strcasecmp(cfg->accounts[i].name, g->account) == 0)
+				break;
+		if (i < cfg->naccounts)
+			config_late(late, line, "unknown account '%s': account "
+			    "names are case-sensitive, did you mean '%s'?",
+			    g->account, cfg->accounts[i].name);
+		else
+			config_late(late, line, "unknown account '%s': add an "
+			    "[account %s] section", g->account, g->account);
+	}
+	if (g->nallow_egress > 0 && g->egress == SG_EGRESS_IGNORE)
+		config_late(late, lines->key_line[config_key_index(sec,
+		    "allow_egress")], "allow_egress has no effect while egress "
+		    "= ignore (the default): set egress = enforce or egress = "
+		    "audit in this section");
+}
+
 /* Merge the environment, fill defaults and check what spans sections. */
 static int
 config_finish(struct config_parse *ps)
@@ -851,14 +1539,33 @@ config_finish(struct config_parse *ps)
 		    offsetof(struct sg_config, sts_endpoint_url) },
 	};
 	struct sg_config *cfg = ps->cfg;
+	struct config_late late = { 0, "" };
 	const char *v, *env, *why;
 	char **slot;
 	size_t i;
 
-	if (cfg->ngroups == 0) {
+	for (i = 0; i < cfg->ngroups; i++)
+		config_check_policy(ps, &cfg->groups[i], &ps->glines[i],
+		    SEC_GROUP, &late);
+	for (i = 0; i < cfg->ntags; i++)
+		config_check_policy(ps, &cfg->tags[i].policy, &ps->tlines[i],
+		    SEC_GROUPS, &late);
+	for (i = 0; i < cfg->naccounts; i++)
+		if (cfg->accounts[i].role_arn == NULL)
+			config_late(&late, cfg->accounts[i].line, "[account %s] "
+			    "has no role_arn: add role_arn = "
+			    "arn:aws:iam::ACCOUNT:role/NAME, the role sgguard "
+			    "assumes there", cfg->accounts[i].name);
+	if (late.line != 0) {
+		config_error(ps, late.line, "%s", late.msg);
+		return -1;
+	}
+	if (cfg->ngroups == 0 && cfg->ntags == 0) {
 		config_error(ps, ps->lineno > 0 ? ps->lineno : 1, "no [group "
-		    "sg-ID] section: add one per security group to watch, "
-		    "like [group sg-0123456789abcdef0]");
+		    "sg-ID] or [groups tag:KEY=VALUE] section: add one per "
+		    "security group to watch, like [group "
+		    "sg-0123456789abcdef0], or one per tag, like [groups "
+		    "tag:Protect=yes]");
 		return -1;
 	}
 
@@ -908,6 +1615,15 @@ config_finish(struct config_parse *ps)
 	for (i = 0; i < cfg->ngroups; i++)
 		if (cfg->groups[i].region == NULL)
 			cfg->groups[i].region = xstrdup(cfg->region);
+	for (i = 0; i < cfg->ntags; i++) {
+		struct sg_tag_cfg *t = &cfg->tags[i];
+
+		if (t->nregions == 0) {
+			t->regions = xcalloc(1, sizeof(*t->regions));
+			t->regions[t->nregions++] = xstrdup(cfg->region);
+		}
+		t->policy.tag = t;	/* the array no longer moves */
+	}
 	return 0;
 }
 
@@ -948,6 +1664,8 @@ config_load_string(const char *name, const char *text, sg_getenv_fn getenv_fn,
 	if (!ps.failed)
 		config_finish(&ps);
 	free(ps.glines);
+	free(ps.tlines);
+	free(ps.alines);
 	if (ps.failed) {
 		config_free(cfg);
 		return -1;
@@ -1017,23 +1735,37 @@ config_load(const char *path, sg_getenv_fn getenv_fn, struct sg_config **out,
 	return -1;
 }
 
+static void
+config_free_policy(struct sg_group_cfg *g)
+{
+	free(g->region);
+	free(g->allow);
+	config_free_list(g->principals, g->nprincipals);
+	free(g->account);
+}
+
 void
 config_free(struct sg_config *cfg)
 {
-	size_t i, j;
+	size_t i;
 
 	if (cfg == NULL)
 		return;
-	for (i = 0; i < cfg->ngroups; i++) {
-		struct sg_group_cfg *g = &cfg->groups[i];
-
-		free(g->region);
-		free(g->allow);
-		for (j = 0; j < g->nprincipals; j++)
-			free(g->principals[j]);
-		free(g->principals);
-	}
+	for (i = 0; i < cfg->ngroups; i++)
+		config_free_policy(&cfg->groups[i]);
 	free(cfg->groups);
+	for (i = 0; i < cfg->ntags; i++) {
+		free(cfg->tags[i].key);
+		free(cfg->tags[i].value);
+		config_free_list(cfg->tags[i].regions, cfg->tags[i].nregions);
+		config_free_policy(&cfg->tags[i].policy);
+	}
+	free(cfg->tags);
+	for (i = 0; i < cfg->naccounts; i++) {
+		free(cfg->accounts[i].role_arn);
+		sg_free_secret(cfg->accounts[i].external_id);
+	}
+	free(cfg->accounts);
 	free(cfg->path);
 	free(cfg->state_dir);
 	free(cfg->region);
@@ -1062,6 +1794,40 @@ config_find_group(const struct sg_config *cfg, const char *id)
 	return NULL;
 }
 
+const struct sg_account_cfg *
+config_find_account(const struct sg_config *cfg, const char *name)
+{
+	size_t i;
+
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->naccounts; i++)
+		if (strcmp(cfg->accounts[i].name, name) == 0)
+			return &cfg->accounts[i];
+	return NULL;
+}
+
+int
+config_tag_group(const struct sg_tag_cfg *t, const char *id,
+    const char *region, struct sg_group_cfg *out)
+{
+	size_t i;
+
+	if (t == NULL || id == NULL || region == NULL ||
+	    !config_group_id_ok(id))
+		return -1;
+	for (i = 0; i < t->nregions; i++)
+		if (strcmp(t->regions[i], region) == 0)
+			break;
+	if (i == t->nregions)
+		return -1;
+	*out = t->policy;
+	sg_strlcpy(out->id, id, sizeof(out->id));
+	out->region = t->regions[i];
+	out->tag = t;
+	return 0;
+}
+
 static size_t
 config_nregions(const struct sg_config *cfg)
 {
@@ -1076,6 +1842,36 @@ config_nregions(const struct sg_config *cfg)
 			n++;
 	}
 	return n;
+}
+
+/* ": 2 allow, 1 allow_egress, 0 allow_principal; egress enforce, ..."
+ * allow_egress only when egress is looked at; settings only when not the
+ * default, so configs without the issue-6 keys print as before. */
+static void
+config_print_policy(const struct sg_group_cfg *g, FILE *fp)
+{
+	static const char *const egress[] = {
+		[SG_EGRESS_IGNORE] = "ignore",
+		[SG_EGRESS_AUDIT] = "audit",
+		[SG_EGRESS_ENFORCE] = "enforce",
+	};
+	const char *sep = "; ";
+
+	fprintf(fp, ": %zu allow, ", g->nallow - g->nallow_egress);
+	if (g->egress != SG_EGRESS_IGNORE)
+		fprintf(fp, "%zu allow_egress, ", g->nallow_egress);
+	fprintf(fp, "%zu allow_principal", g->nprincipals);
+	if (g->egress != SG_EGRESS_IGNORE) {
+		fprintf(fp, "%segress %s", sep, egress[g->egress]);
+		sep = ", ";
+	}
+	if (g->restore) {
+		fprintf(fp, "%srestore yes", sep);
+		sep = ", ";
+	}
+	if (g->baseline == SG_BASELINE_ALLOW)
+		fprintf(fp, "%sbaseline allow", sep);
+	fputc('\n', fp);
 }
 
 void
@@ -1095,6 +1891,9 @@ config_print_summary(const struct sg_config *cfg, FILE *fp)
 	fprintf(fp, "mode: %s; poll every %d s, lookback %d s\n",
 	    cfg->mode == SG_MODE_AUDIT ? "audit (detect and notify, change "
 	    "nothing)" : "enforce", cfg->poll_interval, cfg->lookback);
+	if (cfg->drift_interval > 0)
+		fprintf(fp, "drift: rules of watched groups read every %d s\n",
+		    cfg->drift_interval);
 	if (cfg->state_dir != NULL)
 		fprintf(fp, "state_dir: %s\n", cfg->state_dir);
 	if (cfg->log_level_set)
@@ -1116,19 +1915,43 @@ config_print_summary(const struct sg_config *cfg, FILE *fp)
 				fprintf(fp, "endpoint: %s %s\n", svc[i], url[i]);
 	if (cfg->ca_file != NULL)
 		fprintf(fp, "ca_file: %s\n", cfg->ca_file);
+	/* The external id is "set", never shown. */
+	for (i = 0; i < cfg->naccounts; i++)
+		fprintf(fp, "account %s: role %s%s\n", cfg->accounts[i].name,
+		    cfg->accounts[i].role_arn, cfg->accounts[i].external_id !=
+		    NULL ? ", external id set" : "");
 	if (cfg->topic_arn != NULL)
 		fprintf(fp, "notify: %s (subject prefix \"%s\")\n",
 		    cfg->topic_arn, cfg->subject_prefix);
 	else
 		fprintf(fp, "notify: off (no topic_arn in [notify]; events "
 		    "are only logged)\n");
-	nreg = config_nregions(cfg);
-	fprintf(fp, "groups: %zu in %zu region%s\n", cfg->ngroups, nreg,
-	    nreg == 1 ? "" : "s");
+	if (cfg->ngroups > 0) {
+		nreg = config_nregions(cfg);
+		fprintf(fp, "groups: %zu in %zu region%s\n", cfg->ngroups,
+		    nreg, nreg == 1 ? "" : "s");
+	}
 	for (i = 0; i < cfg->ngroups; i++) {
 		const struct sg_group_cfg *g = &cfg->groups[i];
 
-		fprintf(fp, "  %s (%s): %zu allow, %zu allow_principal\n",
-		    g->id, g->region, g->nallow, g->nprincipals);
+		fprintf(fp, "  %s (%s", g->id, g->region);
+		if (g->account != NULL)
+			fprintf(fp, ", account %s", g->account);
+		fputc(')', fp);
+		config_print_policy(g, fp);
+	}
+	if (cfg->ntags > 0)
+		fprintf(fp, "groups by tag: %zu section%s\n", cfg->ntags,
+		    cfg->ntags == 1 ? "" : "s");
+	for (i = 0; i < cfg->ntags; i++) {
+		const struct sg_tag_cfg *t = &cfg->tags[i];
+		size_t j;
+
+		fprintf(fp, "  tag:%s=%s in ", t->key, t->value);
+		for (j = 0; j < t->nregions; j++)
+			fprintf(fp, "%s%s", j > 0 ? ", " : "", t->regions[j]);
+		if (t->policy.account != NULL)
+			fprintf(fp, " (account %s)", t->policy.account);
+		config_print_policy(&t->policy, fp);
 	}
 }

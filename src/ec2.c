@@ -71,6 +71,20 @@ permission_params(int n, const struct sg_rule *r, struct sg_kvlist *out)
 	}
 }
 
+/* Public faces of the two helpers above, for the restore and modify
+ * parameter builders (ec2params.c). */
+const char *
+ec2_proto_text(int proto, char *buf, size_t size)
+{
+	return proto_text(proto, buf, size);
+}
+
+void
+ec2_permission_params(int n, const struct sg_rule *r, struct sg_kvlist *out)
+{
+	permission_params(n, r, out);
+}
+
 void
 ec2_revoke_params(const char *group_id, const struct sg_rule *rules,
     size_t n, bool by_id, struct sg_kvlist *out)

@@ -14,6 +14,15 @@
 #include "util.h"
 
 #define GROUP	"[group sg-0123456789abcdef0]\n"
+#define TAG	"[groups tag:Protect=yes]\n"
+#define ROLE	"arn:aws:iam::222233334444:role/sgguard"
+#define NO_GROUP "no [group sg-ID] or [groups tag:KEY=VALUE] section: add " \
+	"one per security group to watch, like [group sg-0123456789abcdef0], " \
+	"or one per tag, like [groups tag:Protect=yes]"
+#define SECTIONS "sections are [sgguard], [aws], [notify], [group sg-ID], " \
+	"[groups tag:KEY=VALUE] and [account NAME]"
+#define GROUP_KEYS "region, account, allow, allow_egress, allow_principal, " \
+	"egress, restore, baseline"
 
 /* The fake environment: NAME=VALUE strings, NULL-terminated. */
 static const char *const *fake_env;
@@ -252,8 +261,8 @@ test_empty_values_are_defaults(void **state)
 
 	/* An empty value still counts as the key being set. */
 	expect_error("[sgguard]\nmode =\nmode = audit\n" GROUP,
-	    "t.ini:3: duplicate key 'mode' (first set at line 2): only allow "
-	    "and allow_principal may repeat; keep one");
+	    "t.ini:3: duplicate key 'mode' (first set at line 2): only allow, "
+	    "allow_egress and allow_principal may repeat; keep one");
 }
 
 static void
@@ -366,22 +375,17 @@ static void
 test_structure_errors(void **state)
 {
 	static const struct bad t[] = {
-		{ "", "t.ini:1: no [group sg-ID] section: add one per security "
-		    "group to watch, like [group sg-0123456789abcdef0]" },
+		{ "", "t.ini:1: " NO_GROUP },
 		{ "; only a comment\n\n[sgguard]\nmode = audit\n\n",
-		    "t.ini:5: no [group sg-ID] section: add one per security "
-		    "group to watch, like [group sg-0123456789abcdef0]" },
-		{ "[sgguard]\nmode = audit", "t.ini:2: no [group sg-ID] "
-		    "section: add one per security group to watch, like "
-		    "[group sg-0123456789abcdef0]" },
+		    "t.ini:5: " NO_GROUP },
+		{ "[sgguard]\nmode = audit", "t.ini:2: " NO_GROUP },
 		{ "mode = audit\n" GROUP, "t.ini:1: key 'mode' is outside any "
 		    "section: put it under [sgguard], [aws], [notify] or "
 		    "[group sg-ID]" },
-		{ GROUP "[bogus]\n", "t.ini:2: unknown section [bogus]: sections "
-		    "are [sgguard], [aws], [notify] and [group sg-ID]" },
-		{ "[groups tag:Protect=yes]\n", "t.ini:1: unknown section "
-		    "[groups tag:Protect=yes]: sections are [sgguard], [aws], "
-		    "[notify] and [group sg-ID]" },
+		{ GROUP "[bogus]\n", "t.ini:2: unknown section [bogus]: "
+		    SECTIONS },
+		{ "[grups tag:Protect=yes]\n", "t.ini:1: unknown section "
+		    "[grups tag:Protect=yes]: " SECTIONS },
 		{ "[AWS]\n" GROUP, "t.ini:1: unknown section [AWS]: section "
 		    "names are lower case, did you mean [aws]?" },
 		{ "[sgguard\n" GROUP, "t.ini:1: section header without ']': "
@@ -432,10 +436,10 @@ test_key_errors(void **state)
 	static const struct bad t[] = {
 		{ "[sgguard]\nfoo = 1\n" GROUP, "t.ini:2: unknown key 'foo' in "
 		    "[sgguard]: known keys are mode, poll_interval, lookback, "
-		    "state_dir, log_level" },
-		{ "[sgguard]\ndrift_interval = 15\n" GROUP, "t.ini:2: unknown "
-		    "key 'drift_interval' in [sgguard]: known keys are mode, "
-		    "poll_interval, lookback, state_dir, log_level" },
+		    "state_dir, log_level, drift_interval" },
+		{ "[sgguard]\nDrift_Interval = 15\n" GROUP, "t.ini:2: unknown "
+		    "key 'Drift_Interval' in [sgguard]: keys are lower case, "
+		    "did you mean 'drift_interval'?" },
 		{ "[aws]\naccess_key = AKIA\n" GROUP, "t.ini:2: unknown key "
 		    "'access_key' in [aws]: known keys are region, profile, "
 		    "endpoint_url, cloudtrail_endpoint_url, ec2_endpoint_url, "
@@ -444,26 +448,27 @@ test_key_errors(void **state)
 		    "in [notify]: known keys are topic_arn, subject_prefix" },
 		{ GROUP "allowed = tcp 22 any\n", "t.ini:2: unknown key "
 		    "'allowed' in [group sg-0123456789abcdef0]: known keys are "
-		    "region, allow, allow_principal" },
+		    GROUP_KEYS },
 		{ GROUP "mode = audit\n", "t.ini:2: unknown key 'mode' in "
-		    "[group sg-0123456789abcdef0]: known keys are region, "
-		    "allow, allow_principal" },
+		    "[group sg-0123456789abcdef0]: known keys are " GROUP_KEYS },
 		{ "[sgguard]\nMode = audit\n" GROUP, "t.ini:2: unknown key "
 		    "'Mode' in [sgguard]: keys are lower case, did you mean "
 		    "'mode'?" },
 		{ "[sgguard]\nmode = audit\npoll_interval = 10\nmode = enforce\n"
 		    GROUP, "t.ini:4: duplicate key 'mode' (first set at line "
-		    "2): only allow and allow_principal may repeat; keep one" },
+		    "2): only allow, allow_egress and allow_principal may "
+		    "repeat; keep one" },
 		{ "[aws]\nregion = us-east-1\n[sgguard]\n[aws]\n", "t.ini:4: "
 		    "duplicate section [aws] (first at line 1): merge the two" },
 		{ "[notify]\ntopic_arn = arn:aws:sns:us-east-1:123456789012:a\n"
 		    "topic_arn = arn:aws:sns:us-east-1:123456789012:b\n" GROUP,
 		    "t.ini:3: duplicate key 'topic_arn' (first set at line 2): "
-		    "only allow and allow_principal may repeat; keep one" },
+		    "only allow, allow_egress and allow_principal may repeat; "
+		    "keep one" },
 		{ GROUP "region = us-east-1\nallow = tcp 22 any\n"
 		    "region = us-west-2\n", "t.ini:4: duplicate key 'region' "
-		    "(first set at line 2): only allow and allow_principal may "
-		    "repeat; keep one" },
+		    "(first set at line 2): only allow, allow_egress and "
+		    "allow_principal may repeat; keep one" },
 	};
 
 	run_bad(t, SG_ARRAY_LEN(t));
@@ -658,8 +663,8 @@ test_first_error_wins(void **state)
 	expect_error("[sgguard]\nmode = x\npoll_interval = 1\n[bogus]\n",
 	    "t.ini:2: bad mode \"x\": use enforce or audit");
 	/* A file error comes before "no group". */
-	expect_error("[bogus]\n", "t.ini:1: unknown section [bogus]: sections "
-	    "are [sgguard], [aws], [notify] and [group sg-ID]");
+	expect_error("[bogus]\n", "t.ini:1: unknown section [bogus]: "
+	    SECTIONS);
 }
 
 static void
@@ -1037,6 +1042,770 @@ test_many_groups(void **state)
 	buf_free(&b);
 }
 
+/* Issue 6: the new keys, their defaults, errors and summary lines. */
+
+static void
+test_issue6_defaults(void **state)
+{
+	struct sg_config *cfg = load(GROUP);
+	const struct sg_group_cfg *g = &cfg->groups[0];
+
+	/* A config without the new keys behaves as before. */
+	assert_int_equal(cfg->drift_interval, 0);
+	assert_int_equal(cfg->ntags, 0);
+	assert_null(cfg->tags);
+	assert_int_equal(cfg->naccounts, 0);
+	assert_null(cfg->accounts);
+	assert_null(g->account);
+	assert_int_equal(g->egress, SG_EGRESS_IGNORE);
+	assert_false(g->restore);
+	assert_int_equal(g->baseline, SG_BASELINE_SNAPSHOT);
+	assert_int_equal(g->nallow_egress, 0);
+	assert_null(g->tag);
+	assert_null(config_find_account(cfg, "prod"));
+	assert_null(config_find_account(cfg, NULL));
+	assert_null(config_find_account(NULL, "prod"));
+	config_free(cfg);
+}
+
+static void
+test_drift_interval(void **state)
+{
+	static const char *const ok[] = { "0", "5", "15", "3600", "00", "" };
+	static const int want[] = { 0, 5, 15, 3600, 0, 0 };
+	static const char *const bad[] = { "1", "4", "3601", "-1", "15s",
+	    "off", "1e2", "+5" };
+	struct sg_config *cfg;
+	char text[128], err[256];
+	size_t i;
+
+	for (i = 0; i < SG_ARRAY_LEN(ok); i++) {
+		snprintf(text, sizeof(text), "[sgguard]\ndrift_interval = %s\n"
+		    GROUP, ok[i]);
+		cfg = load(text);
+		assert_int_equal(cfg->drift_interval, want[i]);
+		config_free(cfg);
+	}
+	for (i = 0; i < SG_ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), "[sgguard]\ndrift_interval = %s\n"
+		    GROUP, bad[i]);
+		snprintf(err, sizeof(err), "t.ini:2: bad drift_interval \"%s\": "
+		    "use 0 (off) or a whole number of seconds from 5 to 3600",
+		    bad[i]);
+		expect_error(text, err);
+	}
+	expect_error("[sgguard]\ndrift_interval = 15\ndrift_interval = 30\n"
+	    GROUP, "t.ini:3: duplicate key 'drift_interval' (first set at "
+	    "line 2): only allow, allow_egress and allow_principal may "
+	    "repeat; keep one");
+}
+
+static void
+test_group_issue6_keys(void **state)
+{
+	struct sg_config *cfg = load(
+	    "[group sg-0123456789abcdef0]\n"
+	    "account = prod\n"
+	    "egress = enforce\n"
+	    "restore = yes\n"
+	    "baseline = allow\n"
+	    "allow = tcp 443 0.0.0.0/0\n"
+	    "allow_egress = tcp 443 any\n"
+	    "allow = tcp 22 10.0.0.0/8\n"
+	    "allow_egress = udp 53 10.0.0.2/32\n"
+	    "[account prod]\n"
+	    "role_arn = " ROLE "\n");
+	const struct sg_group_cfg *g = &cfg->groups[0];
+	const struct sg_account_cfg *a;
+	char buf[64];
+
+	assert_string_equal(g->account, "prod");
+	assert_int_equal(g->egress, SG_EGRESS_ENFORCE);
+	assert_true(g->restore);
+	assert_int_equal(g->baseline, SG_BASELINE_ALLOW);
+	/* One array, file order, told apart by the egress flag. */
+	assert_int_equal(g->nallow, 4);
+	assert_int_equal(g->nallow_egress, 2);
+	rule_format(&g->allow[0], buf, sizeof(buf));
+	assert_string_equal(buf, "tcp 443 0.0.0.0/0");
+	assert_false(g->allow[0].egress);
+	rule_format(&g->allow[1], buf, sizeof(buf));
+	assert_string_equal(buf, "tcp 443 any");
+	assert_true(g->allow[1].egress);
+	assert_false(g->allow[2].egress);
+	rule_format(&g->allow[3], buf, sizeof(buf));
+	assert_string_equal(buf, "udp 53 10.0.0.2/32");
+	assert_true(g->allow[3].egress);
+	assert_null(g->tag);
+	a = config_find_account(cfg, g->account);
+	assert_non_null(a);
+	assert_ptr_equal(a, &cfg->accounts[0]);
+	config_free(cfg);
+
+	/* egress = audit needs no patterns; account = default is the own
+	 * account, like no account at all. */
+	cfg = load(GROUP "egress = audit\naccount = default\nrestore = no\n"
+	    "baseline = snapshot\n");
+	g = &cfg->groups[0];
+	assert_int_equal(g->egress, SG_EGRESS_AUDIT);
+	assert_null(g->account);
+	assert_false(g->restore);
+	assert_int_equal(g->baseline, SG_BASELINE_SNAPSHOT);
+	assert_int_equal(g->nallow_egress, 0);
+	config_free(cfg);
+
+	/* Empty values are the defaults. */
+	cfg = load(GROUP "egress =\naccount =\nrestore =\nbaseline =\n");
+	g = &cfg->groups[0];
+	assert_int_equal(g->egress, SG_EGRESS_IGNORE);
+	assert_null(g->account);
+	assert_false(g->restore);
+	assert_int_equal(g->baseline, SG_BASELINE_SNAPSHOT);
+	config_free(cfg);
+}
+
+static void
+test_restore_values(void **state)
+{
+	static const char *const yes[] = { "yes", "YES", "Yes", "true",
+	    "True", "on", "ON", "1" };
+	static const char *const no[] = { "no", "NO", "false", "FALSE", "off",
+	    "Off", "0" };
+	static const char *const bad[] = { "y", "n", "2", "enabled", "yes!",
+	    "00", "none" };
+	struct sg_config *cfg;
+	char text[128], err[256];
+	size_t i;
+
+	for (i = 0; i < SG_ARRAY_LEN(yes); i++) {
+		snprintf(text, sizeof(text), GROUP "restore = %s\n", yes[i]);
+		cfg = load(text);
+		assert_true(cfg->groups[0].restore);
+		config_free(cfg);
+	}
+	for (i = 0; i < SG_ARRAY_LEN(no); i++) {
+		snprintf(text, sizeof(text), GROUP "restore = %s\n", no[i]);
+		cfg = load(text);
+		assert_false(cfg->groups[0].restore);
+		config_free(cfg);
+	}
+	for (i = 0; i < SG_ARRAY_LEN(bad); i++) {
+		snprintf(text, sizeof(text), GROUP "restore = %s\n", bad[i]);
+		snprintf(err, sizeof(err), "t.ini:2: bad restore \"%s\": use "
+		    "yes or no", bad[i]);
+		expect_error(text, err);
+	}
+}
+
+static void
+test_group_issue6_errors(void **state)
+{
+	static const struct bad t[] = {
+		{ GROUP "egress = block\n", "t.ini:2: bad egress \"block\": use "
+		    "enforce, audit or ignore" },
+		{ GROUP "egress = Enforce\n", "t.ini:2: bad egress \"Enforce\": "
+		    "use enforce, audit or ignore" },
+		{ GROUP "egress = audit # for now\n", "t.ini:2: bad egress "
+		    "\"audit # for now\": use enforce, audit or ignore "
+		    "(comments after a value start with ';', not '#')" },
+		{ GROUP "baseline = rules\n", "t.ini:2: bad baseline \"rules\": "
+		    "use snapshot or allow" },
+		{ GROUP "baseline = Snapshot\n", "t.ini:2: bad baseline "
+		    "\"Snapshot\": use snapshot or allow" },
+		{ GROUP "account = pr od\n", "t.ini:2: bad account \"pr od\": "
+		    "use the NAME of an [account NAME] section (letters, "
+		    "digits, - and _, at most 64)" },
+		{ GROUP "account = " ROLE "\n", "t.ini:2: bad account \"" ROLE
+		    "\": use the NAME of an [account NAME] section (letters, "
+		    "digits, - and _, at most 64)" },
+		{ GROUP "account = "
+		    "a123456789b123456789c123456789d123456789e123456789f1234"
+		    "56789g12345\n", "t.ini:2: bad account "
+		    "\"a123456789b123456789c123456789d123456789e123456789f1234"
+		    "56789g12345\": use the NAME of an [account NAME] section "
+		    "(letters, digits, - and _, at most 64)" },
+		{ GROUP "account = prod\n", "t.ini:2: unknown account 'prod': "
+		    "add an [account prod] section" },
+		{ GROUP "region = us-east-1\naccount = Prod\n[account prod]\n"
+		    "role_arn = " ROLE "\n", "t.ini:3: unknown account 'Prod': "
+		    "account names are case-sensitive, did you mean 'prod'?" },
+		{ GROUP "allow_egress = tcp 443 any\n", "t.ini:2: allow_egress "
+		    "has no effect while egress = ignore (the default): set "
+		    "egress = enforce or egress = audit in this section" },
+		{ GROUP "egress = ignore\nallow_egress = tcp 443 any\n"
+		    "allow_egress = tcp 80 any\n", "t.ini:3: allow_egress has "
+		    "no effect while egress = ignore (the default): set egress "
+		    "= enforce or egress = audit in this section" },
+		{ GROUP "egress = enforce\nallow_egress = tcp 443\n", "t.ini:3: "
+		    "bad allow_egress pattern \"tcp 443\": missing SOURCE: "
+		    "write PROTO PORTS SOURCE, like tcp 443 0.0.0.0/0" },
+		{ GROUP "egress = enforce\negress = audit\n", "t.ini:3: "
+		    "duplicate key 'egress' (first set at line 2): only allow, "
+		    "allow_egress and allow_principal may repeat; keep one" },
+		{ GROUP "restore = yes\nrestore = no\n", "t.ini:3: duplicate "
+		    "key 'restore' (first set at line 2): only allow, "
+		    "allow_egress and allow_principal may repeat; keep one" },
+		{ GROUP "regions = us-east-1\n", "t.ini:2: unknown key "
+		    "'regions' in [group sg-0123456789abcdef0]: a group is in "
+		    "one region, did you mean 'region'?" },
+		{ GROUP "Egress = audit\n", "t.ini:2: unknown key 'Egress' in "
+		    "[group sg-0123456789abcdef0]: keys are lower case, did "
+		    "you mean 'egress'?" },
+		{ "[group tag:Protect=yes]\n", "t.ini:1: bad group id "
+		    "\"tag:Protect=yes\": to watch the groups carrying a tag, "
+		    "write [groups tag:Protect=yes]" },
+	};
+
+	run_bad(t, SG_ARRAY_LEN(t));
+}
+
+static void
+test_tags(void **state)
+{
+	static const char *const env[] = { "AWS_REGION=eu-north-1", NULL };
+	struct sg_config *cfg;
+	const struct sg_tag_cfg *t;
+	char buf[64];
+
+	cfg = load(
+	    "[aws]\nregion = eu-west-2\n"
+	    TAG
+	    "regions = us-east-1   eu-west-1\tap-southeast-2\n"
+	    "account = prod\n"
+	    "allow = tcp 443 0.0.0.0/0\n"
+	    "allow_egress = tcp 443 any\n"
+	    "allow_principal = arn:aws:iam::222233334444:role/Net\n"
+	    "egress = audit\n"
+	    "restore = on\n"
+	    "baseline = allow\n"
+	    "[groups tag:Protect=no]\n"
+	    "[groups tag:aws:cloudformation:stack-name = web=prod ]\n"
+	    "[account prod]\nrole_arn = " ROLE "\n");
+	assert_int_equal(cfg->ngroups, 0);
+	assert_int_equal(cfg->ntags, 3);
+	t = &cfg->tags[0];
+	assert_string_equal(t->key, "Protect");
+	assert_string_equal(t->value, "yes");
+	assert_int_equal(t->line, 3);
+	assert_int_equal(t->nregions, 3);
+	assert_string_equal(t->regions[0], "us-east-1");
+	assert_string_equal(t->regions[1], "eu-west-1");
+	assert_string_equal(t->regions[2], "ap-southeast-2");
+	/* The policy is a group config template. */
+	assert_string_equal(t->policy.id, "");
+	assert_null(t->policy.region);
+	assert_int_equal(t->policy.line, 3);
+	assert_ptr_equal(t->policy.tag, t);
+	assert_string_equal(t->policy.account, "prod");
+	assert_int_equal(t->policy.nallow, 2);
+	assert_int_equal(t->policy.nallow_egress, 1);
+	rule_format(&t->policy.allow[1], buf, sizeof(buf));
+	assert_string_equal(buf, "tcp 443 any");
+	assert_true(t->policy.allow[1].egress);
+	assert_int_equal(t->policy.nprincipals, 1);
+	assert_string_equal(t->policy.principals[0],
+	    "arn:aws:iam::222233334444:role/Net");
+	assert_int_equal(t->policy.egress, SG_EGRESS_AUDIT);
+	assert_true(t->policy.restore);
+	assert_int_equal(t->policy.baseline, SG_BASELINE_ALLOW);
+
+	/* Same key, another value: another section. Defaults. */
+	t = &cfg->tags[1];
+	assert_string_equal(t->key, "Protect");
+	assert_string_equal(t->value, "no");
+	assert_int_equal(t->nregions, 1);
+	assert_string_equal(t->regions[0], "eu-west-2");
+	assert_null(t->policy.account);
+	assert_int_equal(t->policy.egress, SG_EGRESS_IGNORE);
+	assert_false(t->policy.restore);
+	assert_int_equal(t->policy.baseline, SG_BASELINE_SNAPSHOT);
+	assert_int_equal(t->policy.nallow, 0);
+	assert_ptr_equal(t->policy.tag, t);
+
+	/* KEY ends at the first '='; white space around both dropped. */
+	t = &cfg->tags[2];
+	assert_string_equal(t->key, "aws:cloudformation:stack-name");
+	assert_string_equal(t->value, "web=prod");
+	config_free(cfg);
+
+	/* The default region follows [aws] region, so the environment. */
+	cfg = load_env(TAG "regions =\n", env);
+	assert_int_equal(cfg->tags[0].nregions, 1);
+	assert_string_equal(cfg->tags[0].regions[0], "eu-north-1");
+	config_free(cfg);
+
+	/* Spaces, UTF-8 and punctuation inside KEY and VALUE; a ';' or '#'
+	 * not after white space is text. */
+	cfg = load("[groups tag:Cost Center=\xc3\x89quipe r\xc3\xa9seau;#1]\n"
+	    "[ groups   tag:k=v ]\n");
+	assert_string_equal(cfg->tags[0].key, "Cost Center");
+	assert_string_equal(cfg->tags[0].value,
+	    "\xc3\x89quipe r\xc3\xa9seau;#1");
+	assert_string_equal(cfg->tags[1].key, "k");
+	config_free(cfg);
+}
+
+static void
+test_tag_limits(void **state)
+{
+	struct sg_buf b;
+	struct sg_config *cfg;
+	char want[512];
+	size_t i;
+
+	/* 128 characters of key are fine, 129 are not. */
+	buf_init(&b);
+	buf_puts(&b, "[groups tag:");
+	for (i = 0; i < 128; i++)
+		buf_putc(&b, 'k');
+	buf_puts(&b, "=v]\n");
+	cfg = load(b.data);
+	assert_int_equal(strlen(cfg->tags[0].key), 128);
+	config_free(cfg);
+	buf_reset(&b);
+	buf_puts(&b, "[groups tag:");
+	for (i = 0; i < 129; i++)
+		buf_putc(&b, 'k');
+	buf_puts(&b, "=v]\n");
+	snprintf(want, sizeof(want), "t.ini:1: bad tag selector \"%.*s\": the "
+	    "tag key is longer than 128 characters; write [groups "
+	    "tag:KEY=VALUE], like [groups tag:Protect=yes]",
+	    (int)(b.len - 8 - 2), b.data + 8);
+	expect_error(b.data, want);
+
+	/* Characters, not bytes: 90 two-byte characters are 90. */
+	buf_reset(&b);
+	buf_puts(&b, "[groups tag:");
+	for (i = 0; i < 90; i++)
+		buf_puts(&b, "\xc3\xa9");
+	buf_puts(&b, "=v]\n");
+	cfg = load(b.data);
+	assert_int_equal(strlen(cfg->tags[0].key), 180);
+	config_free(cfg);
+	buf_free(&b);
+}
+
+static void
+test_tag_errors(void **state)
+{
+	static const struct bad t[] = {
+		{ "[groups]\n", "t.ini:1: [groups] needs a tag selector, like "
+		    "[groups tag:Protect=yes]" },
+		{ "[groups tag:Protect]\n", "t.ini:1: bad tag selector "
+		    "\"tag:Protect\": no =VALUE (a tag key alone, matching any "
+		    "value, is not supported); write [groups tag:KEY=VALUE], "
+		    "like [groups tag:Protect=yes]" },
+		{ "[groups Protect=yes]\n", "t.ini:1: bad tag selector "
+		    "\"Protect=yes\": it does not start with \"tag:\"; write "
+		    "[groups tag:KEY=VALUE], like [groups tag:Protect=yes]" },
+		{ "[groups TAG:Protect=yes]\n", "t.ini:1: bad tag selector "
+		    "\"TAG:Protect=yes\": it does not start with \"tag:\"; "
+		    "write [groups tag:KEY=VALUE], like [groups "
+		    "tag:Protect=yes]" },
+		{ "[groups tag:=yes]\n", "t.ini:1: bad tag selector "
+		    "\"tag:=yes\": the tag key is empty; write [groups "
+		    "tag:KEY=VALUE], like [groups tag:Protect=yes]" },
+		{ "[groups tag: =yes]\n", "t.ini:1: bad tag selector "
+		    "\"tag: =yes\": the tag key is empty; write [groups "
+		    "tag:KEY=VALUE], like [groups tag:Protect=yes]" },
+		{ "[groups tag:Protect=]\n", "t.ini:1: bad tag selector "
+		    "\"tag:Protect=\": the tag value is empty; write [groups "
+		    "tag:KEY=VALUE], like [groups tag:Protect=yes]" },
+		{ "[groups tag:Pro\x01tect=yes]\n", "t.ini:1: bad tag selector "
+		    "\"tag:Pro\x01tect=yes\": the tag key has a control "
+		    "character or invalid UTF-8; write [groups tag:KEY=VALUE], "
+		    "like [groups tag:Protect=yes]" },
+		{ "[groups tag:Protect=y\xffs]\n", "t.ini:1: bad tag selector "
+		    "\"tag:Protect=y\xffs\": the tag value has a control "
+		    "character or invalid UTF-8; write [groups tag:KEY=VALUE], "
+		    "like [groups tag:Protect=yes]" },
+		{ "[groups tag:Protect=\xc0\xaf]\n", "t.ini:1: bad tag selector "
+		    "\"tag:Protect=\xc0\xaf\": the tag value has a control "
+		    "character or invalid UTF-8; write [groups tag:KEY=VALUE], "
+		    "like [groups tag:Protect=yes]" },
+		{ "[groups sg-12345678]\n", "t.ini:1: bad tag selector "
+		    "\"sg-12345678\": [groups] selects groups by tag; for one "
+		    "group write [group sg-12345678]" },
+		{ TAG "[groups tag:Protect=no]\n[groups tag:Protect=yes]\n",
+		    "t.ini:3: duplicate section [groups tag:Protect=yes] (first "
+		    "at line 1): merge the two" },
+		{ TAG "[groups tag: Protect = yes ]\n", "t.ini:2: duplicate "
+		    "section [groups tag:Protect=yes] (first at line 1): merge "
+		    "the two" },
+		{ "[Groups tag:Protect=yes]\n", "t.ini:1: unknown section "
+		    "[Groups tag:Protect=yes]: section names are lower case, "
+		    "did you mean [groups tag:Protect=yes]?" },
+		{ "[groups tag:Name=a ;b]\n", "t.ini:1: ';' after white space "
+		    "starts a comment, so this section header has no ']': "
+		    "remove the white space before ';'" },
+		{ TAG "region = us-east-1\n", "t.ini:2: unknown key 'region' in "
+		    "[groups tag:Protect=yes]: a tag section lists its regions, "
+		    "did you mean 'regions'?" },
+		{ TAG "mode = audit\n", "t.ini:2: unknown key 'mode' in [groups "
+		    "tag:Protect=yes]: known keys are regions, account, allow, "
+		    "allow_egress, allow_principal, egress, restore, "
+		    "baseline" },
+		{ TAG "regions = us-east-1 eu-west-1 us-east-1\n", "t.ini:2: bad "
+		    "regions \"us-east-1 eu-west-1 us-east-1\": us-east-1 is "
+		    "listed twice" },
+		{ TAG "regions = us-east-1 Frankfurt\n", "t.ini:2: bad regions "
+		    "\"us-east-1 Frankfurt\": \"Frankfurt\" is not a region "
+		    "code like us-east-1" },
+		{ TAG "regions = us-east-1,eu-west-1\n", "t.ini:2: bad regions "
+		    "\"us-east-1,eu-west-1\": separate regions with spaces, "
+		    "like us-east-1 eu-west-1" },
+		{ TAG "regions = us-east-1, eu-west-1\n", "t.ini:2: bad regions "
+		    "\"us-east-1, eu-west-1\": separate regions with spaces, "
+		    "like us-east-1 eu-west-1" },
+		{ TAG "regions = us-east-1\nregions = eu-west-1\n", "t.ini:3: "
+		    "duplicate key 'regions' (first set at line 2): only "
+		    "allow, allow_egress and allow_principal may repeat; keep "
+		    "one" },
+		{ TAG "account = dev\n", "t.ini:2: unknown account 'dev': add an "
+		    "[account dev] section" },
+		{ TAG "allow_egress = all any any\n", "t.ini:2: allow_egress "
+		    "has no effect while egress = ignore (the default): set "
+		    "egress = enforce or egress = audit in this section" },
+		{ TAG "egress = deny\n", "t.ini:2: bad egress \"deny\": use "
+		    "enforce, audit or ignore" },
+		{ TAG "restore = maybe\n", "t.ini:2: bad restore \"maybe\": use "
+		    "yes or no" },
+		{ TAG "allow = tcp 22 10.1.2.3/8\n", "t.ini:2: bad allow pattern "
+		    "\"tcp 22 10.1.2.3/8\": 10.1.2.3/8 has host bits set: did "
+		    "you mean 10.0.0.0/8?" },
+		{ TAG "allow_principal = Admins\n", "t.ini:2: bad "
+		    "allow_principal \"Admins\": use an IAM ARN like "
+		    "arn:aws:iam::123456789012:role/NAME ('*' matches any "
+		    "characters)" },
+	};
+
+	run_bad(t, SG_ARRAY_LEN(t));
+}
+
+static void
+test_accounts(void **state)
+{
+	struct sg_config *cfg;
+	const struct sg_account_cfg *a;
+
+	cfg = load(GROUP "account = prod\n"
+	    "[account prod]\n"
+	    "role_arn = " ROLE "\n"
+	    "external_id = Xy_+=,.@:/-9\n"
+	    "[account Dev-2_b]\n"
+	    "role_arn = arn:aws-us-gov:iam::555566667777:role/ops/team/sgguard"
+	    "\n"
+	    "[account unused]\n"
+	    "role_arn = arn:aws-cn:iam::888899990000:role/a+b=c,d.e@f-g_h\n"
+	    "external_id =\n");
+	assert_int_equal(cfg->naccounts, 3);
+	a = config_find_account(cfg, "prod");
+	assert_ptr_equal(a, &cfg->accounts[0]);
+	assert_string_equal(a->name, "prod");
+	assert_string_equal(a->role_arn, ROLE);
+	assert_string_equal(a->account_id, "222233334444");
+	assert_string_equal(a->external_id, "Xy_+=,.@:/-9");
+	assert_int_equal(a->line, 3);
+	a = config_find_account(cfg, "Dev-2_b");
+	assert_non_null(a);
+	assert_string_equal(a->account_id, "555566667777");
+	assert_null(a->external_id);
+	/* Not referenced by any group: fine, it may be used later. */
+	a = config_find_account(cfg, "unused");
+	assert_string_equal(a->account_id, "888899990000");
+	assert_null(a->external_id);
+	assert_null(config_find_account(cfg, "Prod"));
+	assert_null(config_find_account(cfg, "default"));
+	config_free(cfg);
+
+	/* The account section may come first; names up to 64. */
+	cfg = load("[account "
+	    "a123456789b123456789c123456789d123456789e123456789f123456789g123"
+	    "]\nrole_arn = " ROLE "\n" GROUP "account = "
+	    "a123456789b123456789c123456789d123456789e123456789f123456789g123"
+	    "\n");
+	assert_int_equal(strlen(cfg->accounts[0].name), 64);
+	assert_ptr_equal(config_find_account(cfg, cfg->groups[0].account),
+	    &cfg->accounts[0]);
+	config_free(cfg);
+
+	/* The longest external id that fits a line, the shortest. */
+	cfg = load("[account a]\nrole_arn = " ROLE "\nexternal_id = ab\n"
+	    GROUP);
+	assert_string_equal(cfg->accounts[0].external_id, "ab");
+	config_free(cfg);
+}
+
+static void
+test_account_errors(void **state)
+{
+	static const struct bad t[] = {
+		{ "[account]\n" GROUP, "t.ini:1: [account] needs a name, like "
+		    "[account prod]" },
+		{ "[account pr.od]\n" GROUP, "t.ini:1: bad account name "
+		    "\"pr.od\": use letters, digits, - and _ (at most 64), like "
+		    "[account prod]" },
+		{ "[account prod dev]\n" GROUP, "t.ini:1: bad account name "
+		    "\"prod dev\": use letters, digits, - and _ (at most 64), "
+		    "like [account prod]" },
+		{ "[account "
+		    "a123456789b123456789c123456789d123456789e123456789f123456789"
+		    "g1234]\n" GROUP, "t.ini:1: bad account name "
+		    "\"a123456789b123456789c123456789d123456789e123456789f1234567"
+		    "89g1234\": use letters, digits, - and _ (at most 64), like "
+		    "[account prod]" },
+		{ "[account default]\n" GROUP, "t.ini:1: [account default]: the "
+		    "name default means the credentials' own account; pick "
+		    "another name" },
+		{ "[account prod]\nrole_arn = " ROLE "\n[account prod]\n" GROUP,
+		    "t.ini:3: duplicate section [account prod] (first at line "
+		    "1): merge the two" },
+		{ "[ACCOUNT prod]\n" GROUP, "t.ini:1: unknown section [ACCOUNT "
+		    "prod]: section names are lower case, did you mean "
+		    "[account prod]?" },
+		{ "[account prod]\n" GROUP, "t.ini:1: [account prod] has no "
+		    "role_arn: add role_arn = arn:aws:iam::ACCOUNT:role/NAME, "
+		    "the role sgguard assumes there" },
+		{ "[account prod]\nrole_arn =\nexternal_id = abc\n" GROUP,
+		    "t.ini:1: [account prod] has no role_arn: add role_arn = "
+		    "arn:aws:iam::ACCOUNT:role/NAME, the role sgguard assumes "
+		    "there" },
+		{ "[account prod]\nrole_arn = " ROLE "\nrole_arn = " ROLE "\n"
+		    GROUP, "t.ini:3: duplicate key 'role_arn' (first set at "
+		    "line 2): only allow, allow_egress and allow_principal may "
+		    "repeat; keep one" },
+		{ "[account prod]\nregion = us-east-1\n" GROUP, "t.ini:2: "
+		    "unknown key 'region' in [account prod]: known keys are "
+		    "role_arn, external_id" },
+		{ "[account prod]\nRole_Arn = " ROLE "\n" GROUP, "t.ini:2: "
+		    "unknown key 'Role_Arn' in [account prod]: keys are lower "
+		    "case, did you mean 'role_arn'?" },
+		{ "[account prod]\nrole_arn = arn:aws:sts::222233334444:"
+		    "assumed-role/sgguard/s1\n" GROUP, "t.ini:2: bad role_arn "
+		    "\"arn:aws:sts::222233334444:assumed-role/sgguard/s1\": "
+		    "that is a role session; use the role's ARN, like "
+		    "arn:aws:iam::222233334444:role/sgguard" },
+		{ "[account a]\nrole_arn = " ROLE "\n[account b]\nrole_arn = "
+		    "arn:aws:iam::222233334444:role/other\n" GROUP, "t.ini:4: bad "
+		    "role_arn \"arn:aws:iam::222233334444:role/other\": account "
+		    "222233334444 is already [account a] (line 1): use one "
+		    "[account] section per AWS account" },
+		{ "[account prod]\nrole_arn = " ROLE "\nexternal_id = a\n" GROUP,
+		    "t.ini:3: bad external_id (value not shown): 1 character; "
+		    "use 2 to 1224 letters, digits and _+=,.@:/-" },
+		{ "[account prod]\nrole_arn = " ROLE "\nexternal_id = s3cr3t!\n"
+		    GROUP, "t.ini:3: bad external_id (value not shown): "
+		    "character 7 is not allowed; use 2 to 1224 letters, digits "
+		    "and _+=,.@:/-" },
+		{ "[account prod]\nrole_arn = " ROLE "\nexternal_id = abc # id\n"
+		    GROUP, "t.ini:3: bad external_id (value not shown): "
+		    "character 4 is not allowed; use 2 to 1224 letters, digits "
+		    "and _+=,.@:/- (comments after a value start with ';', "
+		    "not '#')" },
+	};
+	static const char *const bad_arns[] = {
+		"sgguard",
+		"arn:aws:iam::222233334444:user/sgguard",
+		"arn:aws:iam::22223333444:role/sgguard",
+		"arn:aws:iam::2222333344445:role/sgguard",
+		"arn:aws:iam::22223333444x:role/sgguard",
+		"arn:aws:iam:us-east-1:222233334444:role/sgguard",
+		"arn:aws:sts::222233334444:role/sgguard",
+		"arn::iam::222233334444:role/sgguard",
+		"arn:AWS:iam::222233334444:role/sgguard",
+		"arn:aws:iam::222233334444:role/",
+		"arn:aws:iam::222233334444:role",
+		"arn:aws:iam::222233334444:role//sgguard",
+		"arn:aws:iam::222233334444:role/a//sgguard",
+		"arn:aws:iam::222233334444:role/a/",
+		"arn:aws:iam::222233334444:role/sg guard",
+		"arn:aws:iam::222233334444:role/sg*guard",
+		"arn:aws:iam::222233334444:role/"
+		    "a123456789b123456789c123456789d123456789e123456789f123456789"
+		    "g1234",
+		"ARN:aws:iam::222233334444:role/sgguard",
+	};
+	char text[512], want[512];
+	size_t i;
+
+	run_bad(t, SG_ARRAY_LEN(t));
+	for (i = 0; i < SG_ARRAY_LEN(bad_arns); i++) {
+		snprintf(text, sizeof(text), "[account prod]\nrole_arn = %s\n"
+		    GROUP, bad_arns[i]);
+		snprintf(want, sizeof(want), "t.ini:2: bad role_arn \"%s\": use "
+		    "an IAM role ARN like arn:aws:iam::222233334444:role/"
+		    "sgguard", bad_arns[i]);
+		expect_error(text, want);
+	}
+}
+
+static void
+test_external_id_never_shown(void **state)
+{
+	struct sg_config *cfg;
+	char err[512], *out;
+
+	cfg = load("[account prod]\nrole_arn = " ROLE "\n"
+	    "external_id = Very-Private-Id-42\n" GROUP);
+	out = summary(cfg);
+	assert_null(strstr(out, "Very-Private"));
+	assert_non_null(strstr(out, "external id set"));
+	free(out);
+	config_free(cfg);
+	fake_env = NULL;
+	assert_int_equal(config_load_string("t.ini", "[account prod]\n"
+	    "role_arn = " ROLE "\nexternal_id = Very-Private Id\n" GROUP,
+	    env_get, &cfg, err, sizeof(err)), -1);
+	assert_null(strstr(err, "Very-Private"));
+}
+
+static void
+test_issue6_first_error(void **state)
+{
+	/* Errors found at the end are reported by line, the earliest. */
+	expect_error("[account prod]\n" GROUP "account = dev\n",
+	    "t.ini:1: [account prod] has no role_arn: add role_arn = "
+	    "arn:aws:iam::ACCOUNT:role/NAME, the role sgguard assumes there");
+	expect_error(GROUP "account = dev\n" TAG "allow_egress = tcp 1 any\n"
+	    "[account prod]\n", "t.ini:2: unknown account 'dev': add an "
+	    "[account dev] section");
+	expect_error(GROUP "allow_egress = tcp 1 any\n[group sg-12345678]\n"
+	    "account = dev\n", "t.ini:2: allow_egress has no effect while "
+	    "egress = ignore (the default): set egress = enforce or egress = "
+	    "audit in this section");
+	/* An error while reading comes first, wherever it is. */
+	expect_error(GROUP "account = dev\n[sgguard]\nmode = x\n",
+	    "t.ini:4: bad mode \"x\": use enforce or audit");
+	/* A tag section is a watched section: no "no group" error. */
+	expect_error("[account prod]\nrole_arn = " ROLE "\n", "t.ini:2: "
+	    NO_GROUP);
+}
+
+static void
+test_tag_group(void **state)
+{
+	struct sg_config *cfg = load(
+	    TAG "regions = us-east-1 eu-west-1\naccount = prod\n"
+	    "allow = tcp 443 any\negress = enforce\n"
+	    "[account prod]\nrole_arn = " ROLE "\n");
+	const struct sg_tag_cfg *t = &cfg->tags[0];
+	struct sg_group_cfg g;
+
+	assert_int_equal(config_tag_group(t, "sg-0123456789abcdef0",
+	    "eu-west-1", &g), 0);
+	assert_string_equal(g.id, "sg-0123456789abcdef0");
+	assert_ptr_equal(g.region, t->regions[1]);
+	assert_ptr_equal(g.allow, t->policy.allow);
+	assert_int_equal(g.nallow, 1);
+	assert_string_equal(g.account, "prod");
+	assert_int_equal(g.egress, SG_EGRESS_ENFORCE);
+	assert_ptr_equal(g.tag, t);
+	assert_int_equal(g.line, 1);
+	/* The template is untouched. */
+	assert_string_equal(t->policy.id, "");
+	assert_null(t->policy.region);
+
+	assert_int_equal(config_tag_group(t, "sg-0123456789abcdef0",
+	    "eu-west-2", &g), -1);
+	assert_int_equal(config_tag_group(t, "sg-0123", "us-east-1", &g), -1);
+	assert_int_equal(config_tag_group(t, NULL, "us-east-1", &g), -1);
+	assert_int_equal(config_tag_group(t, "sg-12345678", NULL, &g), -1);
+	assert_int_equal(config_tag_group(NULL, "sg-12345678", "us-east-1",
+	    &g), -1);
+	/* config_find_group only knows [group] sections. */
+	assert_null(config_find_group(cfg, "sg-0123456789abcdef0"));
+	config_free(cfg);
+}
+
+static void
+test_summary_issue6(void **state)
+{
+	struct sg_config *cfg = load(
+	    "[sgguard]\ndrift_interval = 15\n"
+	    "[aws]\nregion = eu-west-1\n"
+	    "[group sg-0123456789abcdef0]\n"
+	    "account = prod\negress = enforce\nrestore = yes\n"
+	    "baseline = allow\nallow = tcp 443 0.0.0.0/0\n"
+	    "allow_egress = tcp 443 any\n"
+	    "allow_principal = arn:aws:iam::222233334444:role/Net\n"
+	    "[group sg-12345678]\nrestore = true\n"
+	    "[group sg-87654321]\nbaseline = allow\n"
+	    "[group sg-abcdef01]\negress = audit\n"
+	    "[group sg-abcdef02]\negress = ignore\nrestore = no\n"
+	    "baseline = snapshot\naccount = default\n"
+	    TAG "regions = us-east-1 eu-west-1\naccount = prod\n"
+	    "allow = tcp 443 any\n"
+	    "[groups tag:team=web]\negress = enforce\n"
+	    "[account prod]\nrole_arn = " ROLE "\nexternal_id = abc123\n"
+	    "[account dev]\nrole_arn = arn:aws:iam::555566667777:role/sgguard\n");
+	char *out = summary(cfg);
+
+	assert_string_equal(out,
+	    "configuration OK: t.ini\n"
+	    "mode: enforce; poll every 60 s, lookback 900 s\n"
+	    "drift: rules of watched groups read every 15 s\n"
+	    "aws: region eu-west-1, credentials from the default chain\n"
+	    "account prod: role " ROLE ", external id set\n"
+	    "account dev: role arn:aws:iam::555566667777:role/sgguard\n"
+	    "notify: off (no topic_arn in [notify]; events are only logged)\n"
+	    "groups: 5 in 1 region\n"
+	    "  sg-0123456789abcdef0 (eu-west-1, account prod): 1 allow, "
+	    "1 allow_egress, 1 allow_principal; egress enforce, restore yes, "
+	    "baseline allow\n"
+	    "  sg-12345678 (eu-west-1): 0 allow, 0 allow_principal; "
+	    "restore yes\n"
+	    "  sg-87654321 (eu-west-1): 0 allow, 0 allow_principal; "
+	    "baseline allow\n"
+	    "  sg-abcdef01 (eu-west-1): 0 allow, 0 allow_egress, "
+	    "0 allow_principal; egress audit\n"
+	    "  sg-abcdef02 (eu-west-1): 0 allow, 0 allow_principal\n"
+	    "groups by tag: 2 sections\n"
+	    "  tag:Protect=yes in us-east-1, eu-west-1 (account prod): "
+	    "1 allow, 0 allow_principal\n"
+	    "  tag:team=web in eu-west-1: 0 allow, 0 allow_egress, "
+	    "0 allow_principal; egress enforce\n");
+	free(out);
+	config_free(cfg);
+
+	/* Only a tag section: no "groups:" line; drift 0 prints nothing. */
+	cfg = load("[sgguard]\ndrift_interval = 0\n" TAG);
+	out = summary(cfg);
+	assert_string_equal(out,
+	    "configuration OK: t.ini\n"
+	    "mode: enforce; poll every 60 s, lookback 900 s\n"
+	    "aws: region us-east-1, credentials from the default chain\n"
+	    "notify: off (no topic_arn in [notify]; events are only logged)\n"
+	    "groups by tag: 1 section\n"
+	    "  tag:Protect=yes in us-east-1: 0 allow, 0 allow_principal\n");
+	free(out);
+	config_free(cfg);
+}
+
+static void
+test_many_tags(void **state)
+{
+	struct sg_buf b;
+	struct sg_config *cfg;
+	size_t i;
+
+	buf_init(&b);
+	for (i = 0; i < 200; i++)
+		buf_printf(&b, "[groups tag:k%zu=v]\nregions = us-east-1 "
+		    "eu-west-1\nallow = tcp %zu any\naccount = a%zu\n"
+		    "[account a%zu]\nrole_arn = arn:aws:iam::%012zu:role/r\n",
+		    i, i, i, i, i);
+	cfg = load(b.data);
+	assert_int_equal(cfg->ntags, 200);
+	assert_int_equal(cfg->naccounts, 200);
+	for (i = 0; i < 200; i++)
+		assert_ptr_equal(cfg->tags[i].policy.tag, &cfg->tags[i]);
+	assert_string_equal(cfg->tags[199].policy.account, "a199");
+	assert_string_equal(config_find_account(cfg, "a199")->account_id,
+	    "000000000199");
+	config_free(cfg);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -1065,6 +1834,21 @@ main(void)
 		cmocka_unit_test(test_load_file_too_big),
 		cmocka_unit_test(test_small_err_buffer),
 		cmocka_unit_test(test_many_groups),
+		cmocka_unit_test(test_issue6_defaults),
+		cmocka_unit_test(test_drift_interval),
+		cmocka_unit_test(test_group_issue6_keys),
+		cmocka_unit_test(test_restore_values),
+		cmocka_unit_test(test_group_issue6_errors),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_tag_limits),
+		cmocka_unit_test(test_tag_errors),
+		cmocka_unit_test(test_accounts),
+		cmocka_unit_test(test_account_errors),
+		cmocka_unit_test(test_external_id_never_shown),
+		cmocka_unit_test(test_issue6_first_error),
+		cmocka_unit_test(test_tag_group),
+		cmocka_unit_test(test_summary_issue6),
+		cmocka_unit_test(test_many_tags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
