@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "describe.h"
 #include "event.h"
@@ -31,6 +32,9 @@ struct sg_group_baseline {
 	struct sg_group_rule *rules;
 	size_t		 n;
 	size_t		 cap;
+	/* When the snapshot was taken (set by the caller): a record older
+	 * than this may describe a change the snapshot already swallowed. */
+	time_t		 taken;
 };
 
 /* Every baseline sgguard keeps, in one place for persistence. */
@@ -130,6 +134,10 @@ void	 baseline_diff(const struct sg_group_baseline *,
 	    const struct sg_rule_set *current, const struct sg_rule *allow,
 	    size_t nallow, bool include_egress, struct sg_drift *);
 void	 baseline_drift_free(struct sg_drift *);
+/* Drop the baseline rules equal (by content and direction) to any of
+ * rules: an unauthorized rule a snapshot swallowed. Returns how many. */
+size_t	 baseline_forget(struct sg_group_baseline *, const struct sg_rule *,
+	    size_t n);
 /* Is r covered by a baseline rule or a pattern of its own direction? */
 bool	 baseline_covers(const struct sg_group_baseline *,
 	    const struct sg_rule *allow, size_t nallow,

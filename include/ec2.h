@@ -41,10 +41,11 @@ void	 ec2_permission_params(int n, const struct sg_rule *,
 /* Does an EC2 error code mean "the rule is not there (any more)"? */
 bool	 ec2_code_is_gone(const char *code);
 /* Revoke rules of one group; fills res (free with ec2_result_free).
- * Blocking: other calls in flight keep running meanwhile. */
-void	 ec2_revoke(struct sg_aws *, const char *region, const char *group_id,
-	    const struct sg_rule *, size_t n, bool egress,
-	    struct sg_revoke_result *res);
+ * creds (NULL: the client's) signs for another account. Blocking: other
+ * calls in flight keep running meanwhile. */
+void	 ec2_revoke(struct sg_aws *, sg_creds_fn creds, void *creds_arg,
+	    const char *region, const char *group_id, const struct sg_rule *,
+	    size_t n, bool egress, struct sg_revoke_result *res);
 void	 ec2_result_free(struct sg_revoke_result *);
 
 #endif

@@ -13,7 +13,35 @@ enum sg_outcome {
 	SG_OUTCOME_REVERTED,	/* AUTO-MITIGATED */
 	SG_OUTCOME_DRY_RUN,	/* DRY-RUN: audit mode */
 	SG_OUTCOME_FAILED,	/* FAILED: at least one revoke failed */
+	SG_OUTCOME_ATTRIBUTED,	/* who made a change drift already undid */
+	SG_OUTCOME_CREATED,	/* a group that a tag section watches */
+	SG_OUTCOME_DELETED,	/* a watched group */
 };
+
+/* Everything one message says. ev may be NULL (drift found a change
+ * before CloudTrail delivered its record): group_id, region and account
+ * then say where. */
+struct sg_notice {
+	const struct sg_event	*ev;
+	const char		*group_id;
+	const char		*region;
+	const char		*account;
+	const char		*event_time;	/* when ev is NULL */
+	enum sg_outcome		 outcome;
+	const struct sg_rule	*revoked;	/* revoked:/would_revoke:/failed: */
+	size_t			 nrevoked;
+	const bool		*ok;		/* FAILED: per revoked rule */
+	const struct sg_rule	*restored;	/* restored: (put back) */
+	size_t			 nrestored;
+	const struct sg_rule	*kept;
+	size_t			 nkept;
+	size_t			 nunparsed;
+	const char		*error;		/* FAILED: last "error:" line */
+	const char		*note;		/* a last "note:" line */
+};
+
+void	 notify_compose(const struct sg_notice *, const char *subject_prefix,
+	    struct sg_buf *subject, struct sg_buf *body);
 
 /* SNS subjects: printable ASCII, fewer than 100 characters. */
 #define SG_SUBJECT_MAX	99

@@ -54,6 +54,17 @@ struct sg_plan {
 int	 policy_decide(const struct sg_config *, const struct sg_event *,
 	    const struct sg_self *, struct sg_plan *);
 void	 policy_plan_free(struct sg_plan *);
+/* The watched group of an event (same id, same region), or NULL; when
+ * the id is watched in another region, *elsewhere says where. */
+const struct sg_group_cfg *policy_find_group(const struct sg_config *,
+	    const struct sg_event *, const struct sg_group_cfg **elsewhere);
+/* The allow_principal glob that admits the event's principal (user ARN,
+ * or an assumed role's issuer; invokedBy for a service), or NULL. *who
+ * is the identity that matched. */
+const char *policy_principal(const struct sg_group_cfg *,
+	    const struct sg_event *, const char **who);
+/* Was the call made with one of sgguard's own access keys? */
+bool	 policy_is_self(const struct sg_event *, const struct sg_self *);
 /* `*` matches any run of characters (including '/' and ':'); every other
  * character matches itself. */
 bool	 policy_glob_match(const char *pattern, const char *text);

@@ -77,6 +77,10 @@ void	 state_remove_pending(struct sg_state *, size_t index);
  */
 int	 state_load(const char *dir, struct sg_state *, time_t now,
 	    char *err, size_t errlen);
+/* Replace dir/name with text (and a final newline) atomically: temp
+ * file, fsync, rename, fsync the directory. 0, or -1 with err. */
+int	 state_write_file(const char *dir, const char *name, const char *text,
+	    char *err, size_t errlen);
 /* Write atomically: temp file, fsync, rename, fsync the directory.
  * 0, or -1 with err (the state in memory stays as it was). */
 int	 state_commit(const char *dir, struct sg_state *, char *err,

@@ -525,6 +525,8 @@ baseline_serialize(const struct sg_baseline_set *set)
 			    bl_rule_json(&set->v[i].rules[j]));
 		one = json_object();
 		json_object_set_new(one, "rules", rules);
+		json_object_set_new(one, "taken",
+		    json_integer((json_int_t)set->v[i].taken));
 		baseline_key(&set->v[i], key, sizeof(key));
 		json_object_set_new(all, key, one);
 	}
@@ -675,6 +677,9 @@ baseline_parse(const char *json, size_t len, struct sg_baseline_set *set,
 		free(account);
 		free(region);
 		free(group);
+		if (json_is_integer(json_object_get(one, "taken")))
+			b->taken = (time_t)json_integer_value(
+			    json_object_get(one, "taken"));
 		rules = json_object_get(one, "rules");
 		if (!json_is_array(rules)) {
 			snprintf(err, errlen, "%.100s: no \"rules\" array",
@@ -697,4 +702,28 @@ baseline_parse(const char *json, size_t len, struct sg_baseline_set *set,
 	json_decref(root);
 	baseline_set_free(set);
 	return -1;
+}
+
+size_t
+baseline_forget(struct sg_group_baseline *b, const struct sg_rule *rules,
+    size_t n)
+{
+	size_t i, j, gone = 0;
+
+	for (i = 0; i < b->n; ) {
+		bool hit = false;
+
+		for (j = 0; j < n && !hit; j++)
+			hit = b->rules[i].rule.egress == rules[j].egress &&
+			    rule_equal(&b->rules[i].rule, &rules[j]);
+		if (!hit) {
+			i++;
+			continue;
+		}
+		memmove(&b->rules[i], &b->rules[i + 1],
+		    (b->n - i - 1) * sizeof(*b->rules));
+		b->n--;
+		gone++;
+	}
+	return gone;
 }

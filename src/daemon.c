@@ -1,16 +1,29 @@
 /* daemon.c: the guard loop. Read this file top to bottom to follow an
  * event from CloudTrail to the revoke and the SNS message:
  *
- *   daemon_run         set up, then one cycle every poll_interval
+ *   daemon_run         set up, then one cycle every poll_interval (and a
+ *                      drift check every drift_interval)
  *   cycle              every account-region polled concurrently:
  *     poller_start     LookupEvents [cursor - lookback, now], per event
  *     on_page          name, every page, at most 2 requests/s each
  *     poller_finish    the window's events, oldest first, not yet handled:
- *       handle_event     event_parse -> policy_decide -> ec2_revoke
+ *       handle_event     event_parse, then by kind:
+ *         on_authorize     policy_decide -> ec2_revoke (ingress, egress)
+ *         on_revoke        restore = yes: put baseline rules back
+ *         on_modify        put a rule back to its previous form
+ *         on_create/delete report groups appearing and going
  *                        -> notification queued in the state
  *                      then the cursor moves (see poller_finish)
  *     publish_pending  SNS Publish of queued notifications
  *     commit           state written atomically
+ *   drift_check        DescribeSecurityGroupRules of the watched groups,
+ *                      compared with their baselines: act before
+ *                      CloudTrail has delivered the record
+ *
+ * Accounts: the credentials' own ("default") and every [account NAME],
+ * whose calls are signed with keys from STS AssumeRole (refreshed before
+ * each cycle, outside any call: see sts.h). Groups: every [group] plus
+ * the groups that [groups tag:K=V] sections find.
  *
  * Signals only set flags; the loop acts on them between steps.
  */
@@ -27,21 +40,29 @@
 #include <systemd/sd-daemon.h>
 
 #include "aws.h"
+#include "baseline.h"
 #include "cloudtrail.h"
 #include "config.h"
 #include "creds.h"
 #include "daemon.h"
+#include "describe.h"
+#include "digest.h"
 #include "ec2.h"
+#include "ec2params.h"
 #include "event.h"
+#include "event_modify.h"
 #include "http.h"
 #include "log.h"
+#include "modify.h"
 #include "notify.h"
 #include "policy.h"
 #include "sns.h"
 #include "state.h"
+#include "sts.h"
 #include "util.h"
 
 #define DEFAULT_STATE_DIR	"/var/lib/sgguard"
+#define BASELINE_FILE		"baselines.json"
 /* CloudTrail keeps 90 days of history; an older cursor cannot help. */
 #define MAX_WINDOW		(90L * 24 * 3600)
 /* LookupEvents allows 2 requests per second per account and region; a
@@ -56,21 +77,45 @@
 /* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
 #define CREDS_START_TRIES	6
 /* The access keys sgguard signed with: its own calls are never acted on. */
-#define SELF_KEYS_MAX		16
-
-/* The event names each poll asks for. */
-static const char *const watched_events[] = {
-	"AuthorizeSecurityGroupIngress",
-};
+#define SELF_KEYS_MAX		32
+/* Groups found by tag are looked for again this often (and at once when
+ * CloudTrail shows a CreateSecurityGroup where a tag section looks). */
+#define DISCOVERY_INTERVAL	300
+/* DescribeSecurityGroupRules takes at most 200 group ids per call. */
+#define DESCRIBE_BATCH		100
+/* Rules drift reverted, kept to attribute them when CloudTrail delivers
+ * the record; older ones are dropped (past every window). */
+#define DRIFT_MEMORY_MAX	1024
 
 static volatile sig_atomic_t got_stop, got_reload;
 
+/* A record's JSON text, for the parsers beyond event_parse(). */
+struct sg_record {
+	const char	*json;
+	size_t		 len;
+};
+
+struct daemon;
+
+/* One account: the credentials' own, or an [account NAME] (AssumeRole). */
+struct account {
+	struct daemon		*d;
+	const struct sg_account_cfg *cfg;	/* NULL: own */
+	const char		*label;		/* "default" or NAME */
+	struct sg_sts_provider	*sts;		/* NULL: own */
+	bool			 ok;		/* usable this cycle */
+	bool			 failing;	/* said so already */
+};
+
 /* One account-region: its window, where its lookups are, what came back. */
 struct poller {
-	char			 key[128];	/* "ACCOUNT/REGION" */
+	char			 key[160];	/* "ACCOUNT/REGION" */
+	struct account		*acct;
 	char			*region;
+	const char		*names[8];	/* event names to ask for */
+	size_t			 nnames;
 	time_t			 start, end;	/* the window, inclusive */
-	size_t			 name_idx;	/* into watched_events */
+	size_t			 name_idx;
 	char			*next_token;
 	long			 next_send_ms;	/* monotonic: rate limit */
 	bool			 in_flight;
@@ -81,6 +126,16 @@ struct poller {
 	size_t			 cap;
 	size_t			 requests;
 	struct daemon		*d;
+};
+
+/* A rule drift found before its record: reverted at once (attributed
+ * later), or waiting for the record because the group admits some
+ * principals. */
+struct drift_rule {
+	struct sg_group_rule	 gr;
+	char			 key[160];	/* ACCOUNT/REGION */
+	time_t			 seen;
+	bool			 reverted;	/* else still waiting */
 };
 
 struct daemon {
@@ -95,8 +150,25 @@ struct daemon {
 	struct sg_aws		*aws;
 	char			*self_keys[SELF_KEYS_MAX];
 	size_t			 nself_keys;
+	struct account		*accounts;
+	size_t			 naccounts;
+	/* The watched groups: configured ones, then ones found by tag. The
+	 * view is the configuration with these groups, for policy_decide. */
+	struct sg_group_cfg	*groups;
+	struct account		**group_acct;
+	size_t			 ngroups;
+	struct sg_group_cfg	*found;		/* by tag */
+	struct account		**found_acct;
+	size_t			 nfound;
+	struct sg_config	 view;
+	time_t			 next_discovery;
 	struct poller		*pollers;
 	size_t			 npollers;
+	struct sg_baseline_set	 baselines;
+	bool			 baselines_dirty;
+	struct drift_rule	*drift;
+	size_t			 ndrift;
+	struct sg_digest	 digest;
 	bool			 cycle_ok;	/* every call of the cycle worked */
 	/* For STATUS= and the end-of-run summary. */
 	unsigned long		 events_seen;
@@ -197,14 +269,41 @@ status_update(struct daemon *d)
 	sd_notifyf(0, "STATUS=%s: %zu group%s in %zu region%s; last poll %s; "
 	    "%lu event%s seen, %lu rule%s reverted since start%s%s",
 	    d->audit ? "auditing" : "guarding",
-	    d->cfg->ngroups, d->cfg->ngroups == 1 ? "" : "s",
+	    d->ngroups, d->ngroups == 1 ? "" : "s",
 	    nregions, nregions == 1 ? "" : "s", when,
 	    d->events_seen, d->events_seen == 1 ? "" : "s",
 	    d->reverted, d->reverted == 1 ? "" : "s",
 	    d->last_error[0] ? "; last error: " : "", d->last_error);
 }
 
-/* --- credentials and the AWS client ---------------------------------- */
+static void
+iso_time(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		sg_strlcpy(out, "-", size);
+}
+
+/* --- credentials, accounts and the AWS client ------------------------- */
+
+static void
+remember_key(struct daemon *d, const char *akid)
+{
+	size_t i;
+
+	for (i = 0; i < d->nself_keys; i++)
+		if (strcmp(d->self_keys[i], akid) == 0)
+			return;
+	if (d->nself_keys == SELF_KEYS_MAX) {
+		free(d->self_keys[0]);
+		memmove(d->self_keys, d->self_keys + 1,
+		    (SELF_KEYS_MAX - 1) * sizeof(*d->self_keys));
+		d->nself_keys--;
+	}
+	d->self_keys[d->nself_keys++] = xstrdup(akid);
+}
 
 /* Hands credentials to every signature and remembers the access key, so
  * that sgguard's own calls are recognised in CloudTrail. */
@@ -213,26 +312,128 @@ daemon_creds(void *arg, time_t now, struct sg_creds *out, char *err,
     size_t errlen)
 {
 	struct daemon *d = arg;
-	size_t i;
 
 	if (creds_get(d->creds, now, out, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < d->nself_keys; i++)
-		if (strcmp(d->self_keys[i], out->access_key_id) == 0)
-			return 0;
-	if (d->nself_keys == SELF_KEYS_MAX) {
-		free(d->self_keys[0]);
-		memmove(d->self_keys, d->self_keys + 1,
-		    (SELF_KEYS_MAX - 1) * sizeof(*d->self_keys));
-		d->nself_keys--;
-	}
-	d->self_keys[d->nself_keys++] = xstrdup(out->access_key_id);
+	remember_key(d, out->access_key_id);
 	return 0;
+}
+
+/* The same for an [account]: the cached assume-role keys, never a call
+ * (this runs inside aws_run). */
+static int
+account_creds(void *arg, time_t now, struct sg_creds *out, char *err,
+    size_t errlen)
+{
+	struct account *a = arg;
+
+	if (sts_callback(a->sts, now, out, err, errlen) == -1)
+		return -1;
+	remember_key(a->d, out->access_key_id);
+	return 0;
+}
+
+/* Sign req with the account's credentials. */
+static void
+account_sign(const struct account *a, struct sg_aws_request *req)
+{
+	if (a != NULL && a->sts != NULL) {
+		req->creds = account_creds;
+		req->creds_arg = (void *)a;
+	}
+}
+
+static void
+accounts_free(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->naccounts; i++)
+		if (d->accounts[i].sts != NULL)
+			sts_provider_free(d->accounts[i].sts);
+	free(d->accounts);
+	d->accounts = NULL;
+	d->naccounts = 0;
+}
+
+static int
+accounts_build(struct daemon *d)
+{
+	size_t i;
+
+	accounts_free(d);
+	d->accounts = xcalloc(d->cfg->naccounts + 1, sizeof(*d->accounts));
+	d->accounts[0].d = d;
+	d->accounts[0].label = "default";
+	d->accounts[0].ok = true;
+	for (i = 0; i < d->cfg->naccounts; i++) {
+		struct account *a = &d->accounts[i + 1];
+		struct sg_sts_opts so = {
+			.role_arn = d->cfg->accounts[i].role_arn,
+			.external_id = d->cfg->accounts[i].external_id,
+			.region = d->cfg->region,
+			.aws = d->aws,
+		};
+
+		a->d = d;
+		a->cfg = &d->cfg->accounts[i];
+		a->label = d->cfg->accounts[i].name;
+		if ((a->sts = sts_provider_new(&so)) == NULL)
+			return -1;
+	}
+	d->naccounts = d->cfg->naccounts + 1;
+	return 0;
+}
+
+static struct account *
+account_find(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return &d->accounts[0];
+	for (i = 1; i < d->naccounts; i++)
+		if (strcmp(d->accounts[i].label, name) == 0)
+			return &d->accounts[i];
+	return &d->accounts[0];
+}
+
+/* Fresh assume-role keys for every account, outside any call (sts.h). A
+ * failing account is skipped this cycle, said once per outage. */
+static void
+accounts_refresh(struct daemon *d)
+{
+	struct sg_creds c;
+	char err[1024];
+	size_t i;
+
+	for (i = 1; i < d->naccounts; i++) {
+		struct account *a = &d->accounts[i];
+
+		watchdog_ping(d);
+		a->ok = sts_get(a->sts, time(NULL), &c, err, sizeof(err)) == 0;
+		creds_wipe(&c);
+		if (a->ok) {
+			if (a->failing)
+				log_info("account %s: credentials from %s "
+				    "again", a->label, a->cfg->role_arn);
+			a->failing = false;
+			continue;
+		}
+		set_error(d, "account %s: %.200s", a->label, err);
+		if (!a->failing)
+			log_msg(LOG_ERR, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_CREDENTIALS },
+			    "account %s: %s; its groups are not guarded until "
+			    "this works", a->label, err);
+		a->failing = true;
+	}
 }
 
 static void
 clients_free(struct daemon *d)
 {
+	accounts_free(d);
 	if (d->aws != NULL)
 		aws_free(d->aws);
 	if (d->http != NULL)
@@ -269,10 +470,379 @@ clients_new(struct daemon *d)
 	/* A revoke can block for a minute of retries: keep the watchdog fed
 	 * from inside every wait. */
 	aws_set_idle(d->aws, daemon_idle, d);
+	if (accounts_build(d) == -1)
+		goto fail;
 	return 0;
 fail:
 	clients_free(d);
 	return -1;
+}
+
+/* One blocking EC2 call in an account; 0 or -1 with err filled. The
+ * answer's body is handed over in body (may be NULL). */
+static int
+ec2_call(struct daemon *d, const struct account *a, const char *region,
+    const char *action, const struct sg_kvlist *params, struct sg_buf *body,
+    struct sg_aws_error *err)
+{
+	struct sg_aws_request req = {
+		.service = SG_AWS_EC2,
+		.region = region,
+		.action = action,
+		.params = params->kv,
+		.nparams = params->n,
+	};
+	struct sg_aws_response resp;
+	int rc;
+
+	account_sign(a, &req);
+	rc = aws_call(d->aws, &req, &resp);
+	*err = resp.err;
+	if (rc == 0 && body != NULL) {
+		buf_free(body);
+		*body = resp.body;
+		buf_init(&resp.body);
+	}
+	aws_response_free(&resp);
+	return rc;
+}
+
+/* --- the watched groups ----------------------------------------------- */
+
+static const char *
+account_key(const struct account *a, const char *region, char *buf,
+    size_t size)
+{
+	snprintf(buf, size, "%s/%s", a->label, region);
+	return buf;
+}
+
+/* The configured groups and those found by tag, as one list, and the
+ * view of the configuration that policy_decide reads. */
+static void
+groups_build(struct daemon *d)
+{
+	size_t i, n = d->cfg->ngroups + d->nfound;
+
+	free(d->groups);
+	free(d->group_acct);
+	d->groups = xcalloc(n + 1, sizeof(*d->groups));
+	d->group_acct = xcalloc(n + 1, sizeof(*d->group_acct));
+	d->ngroups = 0;
+	for (i = 0; i < d->cfg->ngroups; i++) {
+		d->groups[d->ngroups] = d->cfg->groups[i];
+		d->group_acct[d->ngroups++] = account_find(d,
+		    d->cfg->groups[i].account);
+	}
+	for (i = 0; i < d->nfound; i++) {
+		d->groups[d->ngroups] = d->found[i];
+		d->group_acct[d->ngroups++] = d->found_acct[i];
+	}
+	d->view = *d->cfg;
+	d->view.groups = d->groups;
+	d->view.ngroups = d->ngroups;
+}
+
+static ssize_t
+group_index(const struct daemon *d, const char *region, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < d->ngroups; i++)
+		if (strcmp(d->groups[i].id, id) == 0 &&
+		    sg_streq(d->groups[i].region, region))
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * Look for the groups every tag section names, in each of its regions.
+ * A search that fails keeps what the last one found there: a group never
+ * drops out of the guard because an API call failed.
+ */
+static void
+discover(struct daemon *d)
+{
+	struct sg_group_cfg *found = NULL;
+	struct account **facct = NULL;
+	size_t nfound = 0, t, r, i, j;
+
+	d->next_discovery = time(NULL) + DISCOVERY_INTERVAL;
+	for (t = 0; t < d->cfg->ntags; t++) {
+		const struct sg_tag_cfg *tag = &d->cfg->tags[t];
+		struct account *a = account_find(d, tag->policy.account);
+
+		for (r = 0; r < tag->nregions; r++) {
+			const char *region = tag->regions[r];
+			struct sg_group_set gs = { 0 };
+			struct sg_aws_error err;
+			struct sg_buf body;
+			char *token = NULL, why[512];
+			bool ok = a->ok;
+
+			buf_init(&body);
+			while (ok && !got_stop) {
+				struct sg_kvlist p = { 0 };
+				char *next = NULL;
+
+				describe_groups_params(tag->key, tag->value,
+				    1000, token, &p);
+				ok = ec2_call(d, a, region,
+				    "DescribeSecurityGroups", &p, &body,
+				    &err) == 0;
+				kvlist_free(&p);
+				if (!ok) {
+					awserr_format(&err, why, sizeof(why));
+					break;
+				}
+				if (describe_groups_parse(body.data ?
+				    body.data : "", body.len, &gs, &next, why,
+				    sizeof(why)) == -1) {
+					ok = false;
+					break;
+				}
+				free(token);
+				token = next;
+				if (token == NULL)
+					break;
+			}
+			free(token);
+			buf_free(&body);
+			if (!ok && a->ok) {
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_AWS_ERROR,
+				    .region = region },
+				    "tag:%s=%s in %s (account %s): cannot list "
+				    "groups (%s); keeping the groups found "
+				    "before", tag->key, tag->value, region,
+				    a->label, why);
+				set_error(d, "DescribeSecurityGroups %s: %.160s",
+				    region, why);
+			}
+			/* Keep the earlier finds of this tag and region. */
+			for (i = 0; !ok && i < d->nfound; i++) {
+				if (d->found[i].tag != tag ||
+				    !sg_streq(d->found[i].region, region))
+					continue;
+				found = xreallocarray(found, nfound + 1,
+				    sizeof(*found));
+				facct = xreallocarray(facct, nfound + 1,
+				    sizeof(*facct));
+				found[nfound] = d->found[i];
+				facct[nfound++] = d->found_acct[i];
+			}
+			for (i = 0; ok && i < gs.n; i++) {
+				struct sg_group_cfg g;
+				const char *gid = gs.v[i].group_id;
+				bool dup = false;
+
+				for (j = 0; j < d->cfg->ngroups; j++)
+					if (strcmp(d->cfg->groups[j].id, gid) == 0)
+						dup = true;	/* [group] wins */
+				for (j = 0; j < nfound; j++)
+					if (strcmp(found[j].id, gid) == 0 &&
+					    sg_streq(found[j].region, region))
+						dup = true;	/* first tag wins */
+				if (dup || config_tag_group(tag, gid, region,
+				    &g) == -1)
+					continue;
+				found = xreallocarray(found, nfound + 1,
+				    sizeof(*found));
+				facct = xreallocarray(facct, nfound + 1,
+				    sizeof(*facct));
+				found[nfound] = g;
+				facct[nfound++] = a;
+			}
+			describe_groups_free(&gs);
+		}
+	}
+	/* Say what changed. */
+	for (i = 0; i < nfound; i++) {
+		bool known = false;
+
+		for (j = 0; j < d->nfound; j++)
+			if (strcmp(d->found[j].id, found[i].id) == 0)
+				known = true;
+		if (!known)
+			log_msg(LOG_INFO, &(struct sg_log_fields){
+			    .group_id = found[i].id,
+			    .region = found[i].region },
+			    "tag:%s=%s: now guarding %s (%s)",
+			    found[i].tag->key, found[i].tag->value,
+			    found[i].id, found[i].region);
+	}
+	free(d->found);
+	free(d->found_acct);
+	d->found = found;
+	d->found_acct = facct;
+	d->nfound = nfound;
+	groups_build(d);
+}
+
+/* --- baselines -------------------------------------------------------- */
+
+static void
+baselines_save(struct daemon *d)
+{
+	char err[512], *text;
+
+	if (!d->baselines_dirty)
+		return;
+	text = baseline_serialize(&d->baselines);
+	if (state_write_file(d->state_dir, BASELINE_FILE, text, err,
+	    sizeof(err)) == 0)
+		d->baselines_dirty = false;
+	else
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "cannot save the baselines: %s; keeping them in memory",
+		    err);
+	free(text);
+}
+
+static void
+baselines_load(struct daemon *d)
+{
+	char path[4096], err[512];
+	struct sg_buf b;
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s", d->state_dir, BASELINE_FILE);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	buf_init(&b);
+	while ((c = fgetc(f)) != EOF)
+		buf_putc(&b, (char)c);
+	fclose(f);
+	if (baseline_parse(b.data ? b.data : "", b.len, &d->baselines, err,
+	    sizeof(err)) == -1) {
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "baselines in %s are unusable (%s); taking new snapshots",
+		    path, err);
+		baseline_set_free(&d->baselines);
+	}
+	buf_free(&b);
+}
+
+/* The current rules of some groups of one account-region. 0 / -1. */
+static int
+read_rules(struct daemon *d, const struct account *a, const char *region,
+    const char *const *ids, size_t n, struct sg_rule_set *out, char *why,
+    size_t whylen)
+{
+	struct sg_aws_error err;
+	struct sg_buf body;
+	size_t off;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&body);
+	for (off = 0; off < n && rc == 0; off += DESCRIBE_BATCH) {
+		size_t batch = n - off < DESCRIBE_BATCH ? n - off :
+		    DESCRIBE_BATCH;
+		char *token = NULL;
+
+		do {
+			struct sg_kvlist p = { 0 };
+			char *next = NULL;
+
+			describe_rules_params(ids + off, batch, 1000, token,
+			    &p);
+			if (ec2_call(d, a, region, "DescribeSecurityGroupRules",
+			    &p, &body, &err) == -1) {
+				awserr_format(&err, why, whylen);
+				rc = -1;
+			} else if (describe_rules_parse(body.data ?
+			    body.data : "", body.len, out, &next, why,
+			    whylen) == -1)
+				rc = -1;
+			kvlist_free(&p);
+			free(token);
+			token = next;
+		} while (rc == 0 && token != NULL && !got_stop);
+		free(token);
+	}
+	buf_free(&body);
+	if (rc == -1)
+		describe_rules_free(out);
+	return rc;
+}
+
+/* Snapshot every watched group without a baseline yet (all of them with
+ * fresh = true: start and reload). Without the permission to read rules
+ * the guard still works from CloudTrail alone; it says so once. */
+static void
+baselines_snapshot(struct daemon *d, bool fresh)
+{
+	size_t p, i;
+
+	for (p = 0; p < d->npollers; p++) {
+		struct poller *pl = &d->pollers[p];
+		const char **ids = xcalloc(d->ngroups + 1, sizeof(*ids));
+		struct sg_rule_set rules;
+		char why[512];
+		size_t n = 0;
+
+		for (i = 0; i < d->ngroups; i++) {
+			if (d->group_acct[i] != pl->acct ||
+			    !sg_streq(d->groups[i].region, pl->region))
+				continue;
+			if (!fresh && baseline_find(&d->baselines,
+			    pl->acct->cfg ? pl->acct->label : "", pl->region,
+			    d->groups[i].id) != NULL)
+				continue;
+			ids[n++] = d->groups[i].id;
+		}
+		if (n == 0 || !pl->acct->ok) {
+			free(ids);
+			continue;
+		}
+		if (read_rules(d, pl->acct, pl->region, ids, n, &rules, why,
+		    sizeof(why)) == -1) {
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .region = pl->region },
+			    "%s: cannot read the rules of %zu group%s (%s); "
+			    "guarding from CloudTrail alone, without a "
+			    "baseline (drift, restore and putting modified "
+			    "rules back need ec2:DescribeSecurityGroupRules)",
+			    pl->key, n, n == 1 ? "" : "s", why);
+			free(ids);
+			continue;
+		}
+		for (i = 0; i < d->ngroups; i++) {
+			struct sg_group_baseline *b;
+			size_t k;
+			bool want = false;
+
+			for (k = 0; k < n; k++)
+				if (ids[k] == d->groups[i].id)
+					want = true;
+			if (!want)
+				continue;
+			b = baseline_get(&d->baselines, pl->acct->cfg ?
+			    pl->acct->label : "", pl->region, d->groups[i].id);
+			baseline_snapshot(b, &rules, d->groups[i].baseline ==
+			    SG_BASELINE_SNAPSHOT);
+			b->taken = time(NULL);
+			log_debug("%s: baseline of %s: %zu rule%s", pl->key,
+			    d->groups[i].id, b->n, b->n == 1 ? "" : "s");
+		}
+		d->baselines_dirty = true;
+		describe_rules_free(&rules);
+		free(ids);
+	}
+	baselines_save(d);
+}
+
+static struct sg_group_baseline *
+baseline_of(struct daemon *d, const struct account *a, const char *region,
+    const char *gid)
+{
+	return baseline_find(&d->baselines, a->cfg ? a->label : "", region,
+	    gid);
 }
 
 /* --- pollers ---------------------------------------------------------- */
@@ -310,28 +880,79 @@ pollers_free(struct daemon *d)
 	d->npollers = 0;
 }
 
-/* One poller per distinct region of the watched groups; the account is
- * the credentials' own ("default"). */
+static struct poller *
+poller_get(struct daemon *d, struct account *a, const char *region)
+{
+	struct poller *p;
+	size_t j;
+
+	for (j = 0; j < d->npollers; j++)
+		if (d->pollers[j].acct == a &&
+		    strcmp(d->pollers[j].region, region) == 0)
+			return &d->pollers[j];
+	d->pollers = xreallocarray(d->pollers, d->npollers + 1,
+	    sizeof(*d->pollers));
+	p = &d->pollers[d->npollers++];
+	memset(p, 0, sizeof(*p));
+	p->region = xstrdup(region);
+	p->acct = a;
+	p->d = d;
+	account_key(a, region, p->key, sizeof(p->key));
+	return p;
+}
+
+static void
+poller_ask(struct poller *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nnames; i++)
+		if (strcmp(p->names[i], name) == 0)
+			return;
+	if (p->nnames < SG_ARRAY_LEN(p->names))
+		p->names[p->nnames++] = name;
+}
+
+/* What each group needs asked about, per account-region. */
+static void
+poller_wants(struct poller *p, const struct sg_group_cfg *g,
+    const struct sg_config *cfg)
+{
+	poller_ask(p, "AuthorizeSecurityGroupIngress");
+	/* A rule changed in place can open as much as a new one. */
+	poller_ask(p, "ModifySecurityGroupRules");
+	if (g->egress != SG_EGRESS_IGNORE)
+		poller_ask(p, "AuthorizeSecurityGroupEgress");
+	/* Revokes matter for restore and to follow allowed changes into
+	 * the baseline, which drift compares with. */
+	if (g->restore || cfg->drift_interval > 0) {
+		poller_ask(p, "RevokeSecurityGroupIngress");
+		if (g->egress != SG_EGRESS_IGNORE)
+			poller_ask(p, "RevokeSecurityGroupEgress");
+	}
+	poller_ask(p, "DeleteSecurityGroup");
+}
+
+/* One poller per account-region of the watched groups and tag sections. */
 static void
 pollers_build(struct daemon *d)
 {
-	size_t i, j;
+	size_t i, r;
 
 	pollers_free(d);
-	d->pollers = xcalloc(d->cfg->ngroups, sizeof(*d->pollers));
-	for (i = 0; i < d->cfg->ngroups; i++) {
-		const char *region = d->cfg->groups[i].region;
+	for (i = 0; i < d->ngroups; i++)
+		poller_wants(poller_get(d, d->group_acct[i],
+		    d->groups[i].region), &d->groups[i], d->cfg);
+	for (i = 0; i < d->cfg->ntags; i++) {
+		const struct sg_tag_cfg *t = &d->cfg->tags[i];
 
-		for (j = 0; j < d->npollers; j++)
-			if (strcmp(d->pollers[j].region, region) == 0)
-				break;
-		if (j < d->npollers)
-			continue;
-		d->pollers[j].region = xstrdup(region);
-		snprintf(d->pollers[j].key, sizeof(d->pollers[j].key),
-		    "default/%s", region);
-		d->pollers[j].d = d;
-		d->npollers++;
+		for (r = 0; r < t->nregions; r++) {
+			struct poller *p = poller_get(d, account_find(d,
+			    t->policy.account), t->regions[r]);
+
+			poller_wants(p, &t->policy, d->cfg);
+			poller_ask(p, "CreateSecurityGroup");
+		}
 	}
 }
 
@@ -384,8 +1005,7 @@ on_page(struct sg_aws_response *resp, void *arg)
 	p->next_token = page.next_token;
 	page.next_token = NULL;
 	cloudtrail_page_free(&page);
-	if (p->next_token == NULL && ++p->name_idx == SG_ARRAY_LEN(
-	    watched_events))
+	if (p->next_token == NULL && ++p->name_idx == p->nnames)
 		p->done = true;
 }
 
@@ -393,7 +1013,7 @@ static void
 poller_send(struct poller *p)
 {
 	struct sg_lookup q = {
-		.event_name = watched_events[p->name_idx],
+		.event_name = p->names[p->name_idx],
 		.start = p->start,
 		.end = p->end,
 		.next_token = p->next_token,
@@ -406,6 +1026,7 @@ poller_send(struct poller *p)
 	char *body = cloudtrail_lookup_body(&q);
 
 	req.json = body;
+	account_sign(p->acct, &req);
 	p->next_send_ms = sg_mono_ms() + LOOKUP_SPACING_MS;
 	p->requests++;
 	if (aws_submit(p->d->aws, &req, on_page, p) == -1)
@@ -426,14 +1047,46 @@ entry_cmp(const void *a, const void *b)
 	return strcmp(x->event_id, y->event_id);
 }
 
-/* --- one event -------------------------------------------------------- */
+/* --- notifications ---------------------------------------------------- */
 
-enum handled { HANDLED, RETRY };
-
+/* Queue one message, unless more than ten for this group within a minute
+ * fold it into a digest (sent when due). */
 static void
-queue_notification(struct daemon *d, const struct sg_event *ev,
-    const struct sg_plan *plan, enum sg_outcome outcome, const bool *ok,
-    const char *error)
+queue_notice(struct daemon *d, const struct sg_notice *n, const char *id,
+    const char *action, const char *principal)
+{
+	struct sg_buf subject, body;
+	const char *region = n->ev != NULL ? n->ev->region : n->region;
+	const char *gid = n->ev != NULL ? n->ev->group_id : n->group_id;
+	time_t now = time(NULL);
+
+	if (d->cfg->topic_arn == NULL)
+		return;
+	buf_init(&subject);
+	buf_init(&body);
+	switch (digest_offer(&d->digest, region, gid, id, action, principal,
+	    now)) {
+	case SG_DIGEST_SEND:
+		notify_compose(n, d->cfg->subject_prefix, &subject, &body);
+		state_add_pending(&d->state, id, d->cfg->topic_arn,
+		    subject.data, body.data, now);
+		break;
+	case SG_DIGEST_FOLD:
+		break;
+	case SG_DIGEST_FLUSH:
+		while (digest_take(&d->digest, now, false,
+		    d->cfg->subject_prefix, &subject, &body) == 1)
+			state_add_pending(&d->state, "digest",
+			    d->cfg->topic_arn, subject.data, body.data, now);
+		break;
+	}
+	buf_free(&subject);
+	buf_free(&body);
+}
+
+/* Digests that fell due (all of them at the end of a run). */
+static void
+flush_digests(struct daemon *d, bool all)
 {
 	struct sg_buf subject, body;
 
@@ -441,12 +1094,32 @@ queue_notification(struct daemon *d, const struct sg_event *ev,
 		return;
 	buf_init(&subject);
 	buf_init(&body);
-	notify_format(ev, plan, outcome, ok, error, d->cfg->subject_prefix,
-	    &subject, &body);
-	state_add_pending(&d->state, ev->event_id, d->cfg->topic_arn,
-	    subject.data, body.data, time(NULL));
+	while (digest_take(&d->digest, time(NULL), all,
+	    d->cfg->subject_prefix, &subject, &body) == 1)
+		state_add_pending(&d->state, "digest", d->cfg->topic_arn,
+		    subject.data, body.data, time(NULL));
 	buf_free(&subject);
 	buf_free(&body);
+}
+
+static void
+queue_notification(struct daemon *d, const struct sg_event *ev,
+    const struct sg_plan *plan, enum sg_outcome outcome, const bool *ok,
+    const char *error, const char *action)
+{
+	struct sg_notice n = {
+		.ev = ev,
+		.outcome = outcome,
+		.revoked = plan->revoke,
+		.nrevoked = plan->nrevoke,
+		.ok = ok,
+		.kept = plan->keep,
+		.nkept = plan->nkeep,
+		.nunparsed = plan->nunparsed,
+		.error = error,
+	};
+
+	queue_notice(d, &n, ev->event_id, action, notify_principal(ev));
 }
 
 static void
@@ -463,18 +1136,536 @@ rules_text(const struct sg_rule *rules, size_t n, char *out, size_t size)
 	}
 }
 
+/* --- one event -------------------------------------------------------- */
+
+enum handled { HANDLED, RETRY };
+
+/* Rules drift already reverted that this record added: take them out of
+ * the plan and tell who made the change. Returns how many. */
+static size_t
+attribute_drift(struct daemon *d, const struct sg_event *ev,
+    struct sg_plan *plan, const struct sg_log_fields *f)
+{
+	struct sg_rule done[64];
+	size_t i, j, n = 0;
+
+	for (i = 0; i < plan->nrevoke; ) {
+		bool hit = false;
+
+		for (j = 0; j < d->ndrift; j++) {
+			struct drift_rule *dr = &d->drift[j];
+
+			if (!dr->reverted || strcmp(dr->gr.group_id,
+			    ev->group_id) != 0 ||
+			    (plan->revoke[i].rule_id[0] != '\0' ?
+			    strcmp(dr->gr.rule.rule_id,
+			    plan->revoke[i].rule_id) != 0 :
+			    !rule_equal(&dr->gr.rule, &plan->revoke[i])))
+				continue;
+			hit = true;
+			memmove(dr, dr + 1, (d->ndrift - j - 1) *
+			    sizeof(*dr));
+			d->ndrift--;
+			break;
+		}
+		if (!hit) {
+			i++;
+			continue;
+		}
+		if (n < SG_ARRAY_LEN(done))
+			done[n++] = plan->revoke[i];
+		memmove(&plan->revoke[i], &plan->revoke[i + 1],
+		    (plan->nrevoke - i - 1) * sizeof(*plan->revoke));
+		plan->nrevoke--;
+	}
+	if (n > 0) {
+		struct sg_notice note = {
+			.ev = ev,
+			.outcome = SG_OUTCOME_ATTRIBUTED,
+			.revoked = done,
+			.nrevoked = n,
+			.note = "reverted earlier by the drift check, before "
+			    "CloudTrail delivered this record",
+		};
+		char rules[1024];
+
+		rules_text(done, n, rules, sizeof(rules));
+		log_msg(LOG_WARNING, f, "event %s: the change drift reverted "
+		    "on %s (%s) was made by %s: %s", ev->event_id,
+		    ev->group_id, ev->region, f->principal, rules);
+		queue_notice(d, &note, ev->event_id, "reverted", f->principal);
+	}
+	return n;
+}
+
 static enum handled
-handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
+on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
+    struct sg_log_fields *f)
 {
 	struct sg_self self = {
 		.access_key_ids = (const char *const *)d->self_keys,
 		.naccess_key_ids = d->nself_keys,
 	};
-	struct sg_log_fields f = { 0 };
-	struct sg_event ev;
+	const struct sg_group_cfg *g;
+	struct sg_group_baseline *b;
 	struct sg_plan plan;
 	struct sg_revoke_result res;
-	char err[512], rules[1024];
+	char rules[1024];
+	enum handled h = HANDLED;
+	bool audit;
+	size_t i;
+
+	if (policy_decide(&d->view, ev, &self, &plan) == -1)
+		fatalx("out of memory");
+	g = plan.group;
+	b = g != NULL ? baseline_of(d, p->acct, ev->region, g->id) : NULL;
+	if (plan.verdict == SG_VERDICT_PRINCIPAL_ALLOWED && b != NULL) {
+		/* What an allowed principal adds becomes intended. */
+		if (baseline_apply_event(b, ev, NULL, 0) > 0)
+			d->baselines_dirty = true;
+	}
+	/*
+	 * A rule the baseline held before this call was intended: re-adding
+	 * it is no change to revert (and fighting a restore would be
+	 * absurd). A snapshot taken after the call may have swallowed the
+	 * very rule: then only the allow patterns count.
+	 */
+	for (i = 0; b != NULL && ev->event_time > b->taken &&
+	    i < plan.nrevoke; ) {
+		if (!baseline_covers(b, g->allow, g->nallow,
+		    &plan.revoke[i])) {
+			i++;
+			continue;
+		}
+		plan.keep[plan.nkeep++] = plan.revoke[i];
+		memmove(&plan.revoke[i], &plan.revoke[i + 1],
+		    (plan.nrevoke - i - 1) * sizeof(*plan.revoke));
+		plan.nrevoke--;
+	}
+	if (plan.verdict == SG_VERDICT_REVERT && plan.nrevoke == 0 &&
+	    plan.nunparsed == 0)
+		plan.verdict = SG_VERDICT_RULES_ALLOWED;
+	if (plan.verdict == SG_VERDICT_REVERT && plan.egress &&
+	    g->egress == SG_EGRESS_IGNORE) {
+		plan.verdict = SG_VERDICT_IGNORE;
+		snprintf(plan.reason, sizeof(plan.reason), "egress is ignored "
+		    "on %s (egress = ignore)", g->id);
+	}
+	if (plan.verdict == SG_VERDICT_REVERT &&
+	    attribute_drift(d, ev, &plan, f) > 0 && plan.nrevoke == 0 &&
+	    plan.nunparsed == 0) {
+		policy_plan_free(&plan);
+		return HANDLED;
+	}
+
+	switch (plan.verdict) {
+	case SG_VERDICT_IGNORE:
+		log_debug("event %s (%s): ignored: %s", ev->event_id,
+		    ev->event_name, plan.reason);
+		break;
+	case SG_VERDICT_PRINCIPAL_ALLOWED:
+	case SG_VERDICT_RULES_ALLOWED:
+		f->message_id = SG_MSGID_AUTHORIZED;
+		f->action = "authorized";
+		log_msg(LOG_INFO, f, "event %s: %s on %s (%s) by %s is "
+		    "authorized: %s", ev->event_id, ev->event_name, ev->group_id,
+		    ev->region, f->principal, plan.reason);
+		break;
+	case SG_VERDICT_REVERT:
+		rules_text(plan.revoke, plan.nrevoke, rules, sizeof(rules));
+		audit = d->audit || (plan.egress &&
+		    g->egress == SG_EGRESS_AUDIT);
+		if (audit) {
+			f->message_id = SG_MSGID_WOULD_REVERT;
+			f->action = "would-revert";
+			log_msg(LOG_WARNING, f, "event %s: would revert (%s) on "
+			    "%s (%s), added by %s: %s", ev->event_id,
+			    d->audit ? "audit mode" : "egress = audit",
+			    ev->group_id, ev->region, f->principal, rules);
+			queue_notification(d, ev, &plan, SG_OUTCOME_DRY_RUN,
+			    NULL, NULL, "would-revert");
+			break;
+		}
+		ec2_revoke(d->aws, p->acct->sts != NULL ? account_creds :
+		    NULL, p->acct, ev->region, ev->group_id, plan.revoke,
+		    plan.nrevoke, ev->egress, &res);
+		if (plan.nunparsed > 0 && res.status == SG_REVOKE_DONE) {
+			/* Part of the call cannot be undone automatically. */
+			res.status = SG_REVOKE_FAILED;
+			snprintf(res.error, sizeof(res.error), "%zu rule%s of "
+			    "this call could not be read and must be checked "
+			    "by hand: %s", plan.nunparsed,
+			    plan.nunparsed == 1 ? "" : "s", ev->parse_warning);
+		}
+		switch (res.status) {
+		case SG_REVOKE_DONE:
+			f->message_id = SG_MSGID_REVERTED;
+			f->action = "reverted";
+			log_msg(LOG_WARNING, f, "event %s: reverted %zu "
+			    "rule%s on %s (%s) added by %s: %s%s", ev->event_id,
+			    plan.nrevoke, plan.nrevoke == 1 ? "" : "s",
+			    ev->group_id, ev->region, f->principal, rules,
+			    res.gone ? " (some were already gone)" : "");
+			d->reverted += plan.nrevoke;
+			/* Never intended: out of the baseline too, or a
+			 * restore would put it back. */
+			if (b != NULL && baseline_forget(b, plan.revoke,
+			    plan.nrevoke) > 0)
+				d->baselines_dirty = true;
+			queue_notification(d, ev, &plan, SG_OUTCOME_REVERTED,
+			    NULL, NULL, "reverted");
+			break;
+		case SG_REVOKE_FAILED:
+			f->message_id = SG_MSGID_REVERT_FAILED;
+			f->action = "failed";
+			log_msg(LOG_ERR, f, "event %s: could not revert "
+			    "[%s] on %s (%s) added by %s: %s", ev->event_id,
+			    rules, ev->group_id, ev->region, f->principal,
+			    res.error);
+			set_error(d, "revert on %s failed: %.160s",
+			    ev->group_id, res.error);
+			queue_notification(d, ev, &plan, SG_OUTCOME_FAILED,
+			    res.ok, res.error, "failed");
+			break;
+		case SG_REVOKE_RETRY:
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .event_id = ev->event_id,
+			    .group_id = ev->group_id, .region = ev->region },
+			    "event %s: revert on %s (%s) not done yet (%s); "
+			    "trying again next cycle", ev->event_id,
+			    ev->group_id, ev->region, res.error);
+			set_error(d, "revert on %s delayed: %.160s",
+			    ev->group_id, res.error);
+			h = RETRY;
+			break;
+		}
+		ec2_result_free(&res);
+		break;
+	}
+	policy_plan_free(&plan);
+	return h;
+}
+
+/* A Revoke*: an allowed principal's removal leaves the baseline; anyone
+ * else's removal of baseline rules is undone with restore = yes. */
+static enum handled
+on_revoke(struct daemon *d, struct poller *p, struct sg_event *ev,
+    const struct sg_record *rec, struct sg_log_fields *f)
+{
+	const struct sg_group_cfg *g;
+	struct sg_group_baseline *b;
+	struct sg_group_rule back[64];
+	struct sg_aws_error err;
+	struct sg_kvlist params = { 0 };
+	char **ids = NULL, rules[1024], why[600];
+	struct sg_rule shown[64];
+	int nids = 0;
+	size_t i, j, n = 0;
+	enum handled h = HANDLED;
+
+	if ((g = policy_find_group(&d->view, ev, NULL)) == NULL ||
+	    (b = baseline_of(d, p->acct, ev->region, g->id)) == NULL)
+		return HANDLED;
+	if (ev->nrules == 0)
+		nids = event_rule_ids(rec->json, rec->len, &ids);
+	if (policy_principal(g, ev, NULL) != NULL) {
+		if (baseline_apply_event(b, ev, (const char *const *)ids,
+		    nids > 0 ? (size_t)nids : 0) > 0) {
+			d->baselines_dirty = true;
+			log_info("event %s: %s on %s (%s) by %s: the baseline "
+			    "follows", ev->event_id, ev->event_name,
+			    ev->group_id, ev->region, f->principal);
+		}
+		goto out;
+	}
+	if (!g->restore || (ev->egress && g->egress == SG_EGRESS_IGNORE))
+		goto out;
+	/* The baseline rules this call took away: by id, else by content. */
+	for (i = 0; i < b->n && n < SG_ARRAY_LEN(back); i++) {
+		const struct sg_group_rule *br = &b->rules[i];
+		bool gone = false;
+
+		if (br->rule.egress != ev->egress)
+			continue;
+		for (j = 0; j < ev->nrules && !gone; j++)
+			gone = (ev->rules[j].rule_id[0] != '\0' &&
+			    strcmp(ev->rules[j].rule_id, br->rule.rule_id) ==
+			    0) || rule_equal(&ev->rules[j], &br->rule);
+		for (j = 0; nids > 0 && j < (size_t)nids && !gone; j++)
+			gone = strcmp(ids[j], br->rule.rule_id) == 0;
+		if (gone)
+			back[n++] = *br;
+	}
+	if (n == 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		shown[i] = back[i].rule;
+	rules_text(shown, n, rules, sizeof(rules));
+	if (d->audit || (ev->egress && g->egress == SG_EGRESS_AUDIT)) {
+		struct sg_notice note = { .ev = ev,
+		    .outcome = SG_OUTCOME_DRY_RUN, .restored = shown,
+		    .nrestored = n };
+
+		f->message_id = SG_MSGID_WOULD_REVERT;
+		f->action = "would-revert";
+		log_msg(LOG_WARNING, f, "event %s: would restore (%s) on %s "
+		    "(%s), removed by %s: %s", ev->event_id,
+		    d->audit ? "audit mode" : "egress = audit", ev->group_id,
+		    ev->region, f->principal, rules);
+		queue_notice(d, &note, ev->event_id, "would-revert",
+		    f->principal);
+		goto out;
+	}
+	ec2params_authorize(g->id, back, n, &params);
+	if (ec2_call(d, p->acct, ev->region, ev->egress ?
+	    SG_AUTHORIZE_EGRESS_ACTION : SG_AUTHORIZE_INGRESS_ACTION, &params,
+	    NULL, &err) == 0 || sg_streq(err.code,
+	    "InvalidPermission.Duplicate")) {
+		struct sg_notice note = { .ev = ev,
+		    .outcome = SG_OUTCOME_REVERTED, .restored = shown,
+		    .nrestored = n };
+
+		f->message_id = SG_MSGID_REVERTED;
+		f->action = "reverted";
+		log_msg(LOG_WARNING, f, "event %s: restored %zu baseline "
+		    "rule%s on %s (%s) removed by %s: %s", ev->event_id, n,
+		    n == 1 ? "" : "s", ev->group_id, ev->region, f->principal,
+		    rules);
+		d->reverted += n;
+		queue_notice(d, &note, ev->event_id, "reverted", f->principal);
+	} else if (awserr_retryable(&err)) {
+		awserr_format(&err, why, sizeof(why));
+		log_warnx("event %s: restore on %s (%s) not done yet (%s); "
+		    "trying again next cycle", ev->event_id, ev->group_id,
+		    ev->region, why);
+		set_error(d, "restore on %s delayed: %.160s", ev->group_id,
+		    why);
+		h = RETRY;
+	} else {
+		struct sg_notice note = { .ev = ev,
+		    .outcome = SG_OUTCOME_FAILED, .restored = shown,
+		    .nrestored = n, .error = why };
+
+		awserr_format(&err, why, sizeof(why));
+		f->message_id = SG_MSGID_REVERT_FAILED;
+		f->action = "failed";
+		log_msg(LOG_ERR, f, "event %s: could not restore [%s] on %s "
+		    "(%s) removed by %s: %s", ev->event_id, rules,
+		    ev->group_id, ev->region, f->principal, why);
+		set_error(d, "restore on %s failed: %.160s", ev->group_id,
+		    why);
+		queue_notice(d, &note, ev->event_id, "failed", f->principal);
+	}
+out:
+	kvlist_free(&params);
+	if (nids > 0)
+		event_rule_ids_free(ids, (size_t)nids);
+	return h;
+}
+
+/* A ModifySecurityGroupRules: an allowed principal's becomes the
+ * baseline; anyone else's is put back to the previous form. */
+static enum handled
+on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
+    const struct sg_record *rec, struct sg_log_fields *f)
+{
+	const struct sg_group_cfg *g;
+	struct sg_group_baseline *b;
+	struct sg_modify m;
+	struct sg_modify_plan plan;
+	struct sg_rule_set current;
+	struct sg_rule revoked[64], restored[64];
+	struct sg_aws_error err;
+	struct sg_kvlist params = { 0 };
+	const char *gid_one[1];
+	char err1[512], why[600] = "", rules[1024];
+	size_t i, nrev = 0, nres = 0;
+	bool have_current, failed = false;
+	enum handled h = HANDLED;
+
+	if (event_parse_modify(rec->json, rec->len, &m, err1,
+	    sizeof(err1)) == -1) {
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_BAD_RECORD,
+		    .event_id = ev->event_id, .region = ev->region },
+		    "event %s: unreadable ModifySecurityGroupRules record: %s",
+		    ev->event_id, err1);
+		return HANDLED;
+	}
+	if (sg_strempty(ev->group_id)) {
+		free(ev->group_id);
+		ev->group_id = xstrdup(m.group_id);
+	}
+	if ((g = policy_find_group(&d->view, ev, NULL)) == NULL ||
+	    m.dry_run || m.refused) {
+		event_modify_free(&m);
+		return HANDLED;
+	}
+	b = baseline_of(d, p->acct, ev->region, g->id);
+	gid_one[0] = g->id;
+	have_current = read_rules(d, p->acct, ev->region, gid_one, 1,
+	    &current, err1, sizeof(err1)) == 0;
+	if (policy_principal(g, ev, NULL) != NULL) {
+		if (b != NULL && baseline_apply_modify(b, &m, have_current ?
+		    &current : NULL) > 0)
+			d->baselines_dirty = true;
+		goto out;
+	}
+	if (policy_is_self(ev, &(struct sg_self){
+	    .access_key_ids = (const char *const *)d->self_keys,
+	    .naccess_key_ids = d->nself_keys }))
+		goto out;
+	modify_plan(&m, b, g->allow, g->nallow, have_current ? &current :
+	    NULL, g->egress != SG_EGRESS_IGNORE, &plan);
+	for (i = 0; i < plan.n; i++) {
+		const struct sg_modify_step *s = &plan.steps[i];
+
+		if (s->action == SG_MODIFY_RESTORE && nres < 64) {
+			revoked[nrev++] = s->change.rule;
+			restored[nres++] = s->previous.rule;
+		} else if (s->action == SG_MODIFY_REVOKE && nrev < 64)
+			revoked[nrev++] = s->change.rule;
+	}
+	if (nrev == 0 && plan.nunparsed == 0) {
+		log_debug("event %s: modification on %s kept: every new form "
+		    "is intended", ev->event_id, g->id);
+		modify_plan_free(&plan);
+		goto out;
+	}
+	rules_text(revoked, nrev, rules, sizeof(rules));
+	if (d->audit) {
+		struct sg_notice note = { .ev = ev,
+		    .outcome = SG_OUTCOME_DRY_RUN, .revoked = revoked,
+		    .nrevoked = nrev, .restored = restored, .nrestored = nres,
+		    .nunparsed = plan.nunparsed };
+
+		f->message_id = SG_MSGID_WOULD_REVERT;
+		f->action = "would-revert";
+		log_msg(LOG_WARNING, f, "event %s: would put back (audit mode) "
+		    "rules modified on %s (%s) by %s: %s", ev->event_id,
+		    g->id, ev->region, f->principal, rules);
+		queue_notice(d, &note, ev->event_id, "would-revert",
+		    f->principal);
+		modify_plan_free(&plan);
+		goto out;
+	}
+	if (plan.nrestore > 0 && modify_plan_params(&plan, &params) > 0 &&
+	    ec2_call(d, p->acct, ev->region, SG_MODIFY_RULES_ACTION, &params,
+	    NULL, &err) == -1) {
+		awserr_format(&err, why, sizeof(why));
+		if (awserr_retryable(&err))
+			h = RETRY;
+		failed = true;
+	}
+	for (i = 0; !failed && i < plan.n; i++) {
+		const struct sg_modify_step *s = &plan.steps[i];
+		struct sg_revoke_result res;
+
+		if (s->action != SG_MODIFY_REVOKE)
+			continue;
+		ec2_revoke(d->aws, p->acct->sts != NULL ? account_creds : NULL,
+		    p->acct, ev->region, g->id, &s->change.rule, 1, s->egress,
+		    &res);
+		if (res.status != SG_REVOKE_DONE) {
+			sg_strlcpy(why, res.error, sizeof(why));
+			failed = true;
+			if (res.status == SG_REVOKE_RETRY)
+				h = RETRY;
+		}
+		ec2_result_free(&res);
+	}
+	if (h == RETRY) {
+		log_warnx("event %s: putting back %s (%s) not done yet (%s); "
+		    "trying again next cycle", ev->event_id, g->id, ev->region,
+		    why);
+		set_error(d, "modify on %s delayed: %.160s", g->id, why);
+	} else {
+		struct sg_notice note = { .ev = ev,
+		    .outcome = failed || plan.nunparsed > 0 ?
+		    SG_OUTCOME_FAILED : SG_OUTCOME_REVERTED,
+		    .revoked = revoked, .nrevoked = nrev,
+		    .restored = restored, .nrestored = nres,
+		    .nunparsed = plan.nunparsed,
+		    .error = failed ? why : "some modified rules could not "
+		    "be read" };
+
+		f->message_id = note.outcome == SG_OUTCOME_FAILED ?
+		    SG_MSGID_REVERT_FAILED : SG_MSGID_REVERTED;
+		f->action = note.outcome == SG_OUTCOME_FAILED ? "failed" :
+		    "reverted";
+		log_msg(note.outcome == SG_OUTCOME_FAILED ? LOG_ERR :
+		    LOG_WARNING, f, "event %s: %s rules modified on %s (%s) by "
+		    "%s: %s%s%s", ev->event_id, note.outcome ==
+		    SG_OUTCOME_FAILED ? "could not put back" : "put back",
+		    g->id, ev->region, f->principal, rules,
+		    failed ? ": " : "", failed ? why : "");
+		if (!failed)
+			d->reverted += nrev;
+		else
+			set_error(d, "modify on %s: %.160s", g->id, why);
+		queue_notice(d, &note, ev->event_id, f->action, f->principal);
+	}
+	modify_plan_free(&plan);
+out:
+	kvlist_free(&params);
+	if (have_current)
+		describe_rules_free(&current);
+	event_modify_free(&m);
+	return h;
+}
+
+/* A new group where a tag section looks: find it at once, report it when
+ * it is one to guard. */
+static enum handled
+on_create(struct daemon *d, struct poller *p, struct sg_event *ev,
+    struct sg_log_fields *f)
+{
+	struct sg_notice note = { .ev = ev, .outcome = SG_OUTCOME_CREATED };
+	ssize_t gi;
+
+	if (sg_strempty(ev->group_id) || group_index(d, ev->region,
+	    ev->group_id) >= 0)
+		return HANDLED;
+	discover(d);
+	if ((gi = group_index(d, ev->region, ev->group_id)) < 0)
+		return HANDLED;
+	pollers_build(d);
+	baselines_snapshot(d, false);
+	f->group_id = ev->group_id;
+	log_msg(LOG_WARNING, f, "event %s: new group %s (%s) created by %s is "
+	    "now guarded (tag:%s=%s)", ev->event_id, ev->group_id, ev->region,
+	    f->principal, d->groups[gi].tag != NULL ? d->groups[gi].tag->key :
+	    "", d->groups[gi].tag != NULL ? d->groups[gi].tag->value : "");
+	queue_notice(d, &note, ev->event_id, "created", f->principal);
+	return HANDLED;
+}
+
+static enum handled
+on_delete(struct daemon *d, struct poller *p, struct sg_event *ev,
+    struct sg_log_fields *f)
+{
+	struct sg_notice note = { .ev = ev, .outcome = SG_OUTCOME_DELETED };
+
+	if (policy_find_group(&d->view, ev, NULL) == NULL)
+		return HANDLED;
+	log_msg(LOG_WARNING, f, "event %s: guarded group %s (%s) was deleted "
+	    "by %s", ev->event_id, ev->group_id, ev->region, f->principal);
+	baseline_remove(&d->baselines, p->acct->cfg ? p->acct->label : "",
+	    ev->region, ev->group_id);
+	d->baselines_dirty = true;
+	queue_notice(d, &note, ev->event_id, "deleted", f->principal);
+	return HANDLED;
+}
+
+static enum handled
+handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
+{
+	struct sg_record rec = { e->record, e->record_len };
+	struct sg_log_fields f = { 0 };
+	struct sg_event ev;
+	char err[512];
+	const char *name;
 	enum handled h = HANDLED;
 
 	if (event_parse(e->record, e->record_len, &ev, err, sizeof(err)) ==
@@ -487,97 +1678,43 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 		    e->event_id, p->key, err);
 		return HANDLED;
 	}
-	if (policy_decide(d->cfg, &ev, &self, &plan) == -1)
-		fatalx("out of memory");
 	f.event_id = ev.event_id;
 	f.group_id = ev.group_id;
 	f.region = ev.region;
 	f.principal = notify_principal(&ev);
+	name = ev.event_name;
 	/* Repaired text (bad UTF-8, control characters, cut strings) is
 	 * worth a look on a watched group: someone may be hiding something. */
-	if (!sg_strempty(ev.parse_warning) && plan.group != NULL)
+	if (!sg_strempty(ev.parse_warning) && !sg_strempty(ev.group_id) &&
+	    policy_find_group(&d->view, &ev, NULL) != NULL)
 		log_msg(LOG_WARNING, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_BAD_RECORD, .event_id = ev.event_id,
 		    .group_id = ev.group_id, .region = ev.region },
 		    "event %s: parts of the CloudTrail record were repaired: %s",
 		    ev.event_id, ev.parse_warning);
 
-	switch (plan.verdict) {
-	case SG_VERDICT_IGNORE:
-		log_debug("event %s (%s): ignored: %s", ev.event_id,
-		    ev.event_name, plan.reason);
-		break;
-	case SG_VERDICT_PRINCIPAL_ALLOWED:
-	case SG_VERDICT_RULES_ALLOWED:
-		f.message_id = SG_MSGID_AUTHORIZED;
-		f.action = "authorized";
-		log_msg(LOG_INFO, &f, "event %s: %s on %s (%s) by %s is "
-		    "authorized: %s", ev.event_id, ev.event_name, ev.group_id,
-		    ev.region, f.principal, plan.reason);
-		break;
-	case SG_VERDICT_REVERT:
-		rules_text(plan.revoke, plan.nrevoke, rules, sizeof(rules));
-		if (d->audit) {
-			f.message_id = SG_MSGID_WOULD_REVERT;
-			f.action = "would-revert";
-			log_msg(LOG_WARNING, &f, "event %s: would revert (audit "
-			    "mode) on %s (%s), added by %s: %s", ev.event_id,
-			    ev.group_id, ev.region, f.principal, rules);
-			queue_notification(d, &ev, &plan, SG_OUTCOME_DRY_RUN,
-			    NULL, NULL);
-			break;
-		}
-		ec2_revoke(d->aws, ev.region, ev.group_id, plan.revoke,
-		    plan.nrevoke, ev.egress, &res);
-		if (plan.nunparsed > 0 && res.status == SG_REVOKE_DONE) {
-			/* Part of the call cannot be undone automatically. */
-			res.status = SG_REVOKE_FAILED;
-			snprintf(res.error, sizeof(res.error), "%zu rule%s of "
-			    "this call could not be read and must be checked "
-			    "by hand: %s", plan.nunparsed,
-			    plan.nunparsed == 1 ? "" : "s", ev.parse_warning);
-		}
-		switch (res.status) {
-		case SG_REVOKE_DONE:
-			f.message_id = SG_MSGID_REVERTED;
-			f.action = "reverted";
-			log_msg(LOG_WARNING, &f, "event %s: reverted %zu "
-			    "rule%s on %s (%s) added by %s: %s%s", ev.event_id,
-			    plan.nrevoke, plan.nrevoke == 1 ? "" : "s",
-			    ev.group_id, ev.region, f.principal, rules,
-			    res.gone ? " (some were already gone)" : "");
-			d->reverted += plan.nrevoke;
-			queue_notification(d, &ev, &plan, SG_OUTCOME_REVERTED,
-			    NULL, NULL);
-			break;
-		case SG_REVOKE_FAILED:
-			f.message_id = SG_MSGID_REVERT_FAILED;
-			f.action = "failed";
-			log_msg(LOG_ERR, &f, "event %s: could not revert "
-			    "[%s] on %s (%s) added by %s: %s", ev.event_id, rules,
-			    ev.group_id, ev.region, f.principal, res.error);
-			set_error(d, "revert on %s failed: %.160s",
-			    ev.group_id, res.error);
-			queue_notification(d, &ev, &plan, SG_OUTCOME_FAILED,
-			    res.ok, res.error);
-			break;
-		case SG_REVOKE_RETRY:
-			log_msg(LOG_WARNING, &(struct sg_log_fields){
-			    .message_id = SG_MSGID_AWS_ERROR,
-			    .event_id = ev.event_id, .group_id = ev.group_id,
-			    .region = ev.region },
-			    "event %s: revert on %s (%s) not done yet (%s); "
-			    "trying again next cycle", ev.event_id,
-			    ev.group_id, ev.region, res.error);
-			set_error(d, "revert on %s delayed: %.160s",
-			    ev.group_id, res.error);
-			h = RETRY;
-			break;
-		}
-		ec2_result_free(&res);
-		break;
-	}
-	policy_plan_free(&plan);
+	/* Failed calls change nothing; other sources are not ours. */
+	if (!sg_streq(ev.event_source, "ec2.amazonaws.com") ||
+	    !sg_strempty(ev.error_code))
+		log_debug("event %s (%s): ignored: %s", ev.event_id, name,
+		    sg_strempty(ev.error_code) ? "not an EC2 call" :
+		    ev.error_code);
+	else if (strcmp(name, "AuthorizeSecurityGroupIngress") == 0 ||
+	    strcmp(name, "AuthorizeSecurityGroupEgress") == 0)
+		h = on_authorize(d, p, &ev, &f);
+	else if (policy_is_self(&ev, &(struct sg_self){
+	    .access_key_ids = (const char *const *)d->self_keys,
+	    .naccess_key_ids = d->nself_keys }))
+		log_debug("event %s (%s): own call", ev.event_id, name);
+	else if (strcmp(name, "RevokeSecurityGroupIngress") == 0 ||
+	    strcmp(name, "RevokeSecurityGroupEgress") == 0)
+		h = on_revoke(d, p, &ev, &rec, &f);
+	else if (strcmp(name, "ModifySecurityGroupRules") == 0)
+		h = on_modify(d, p, &ev, &rec, &f);
+	else if (strcmp(name, "CreateSecurityGroup") == 0)
+		h = on_create(d, p, &ev, &f);
+	else if (strcmp(name, "DeleteSecurityGroup") == 0)
+		h = on_delete(d, p, &ev, &f);
 	event_free(&ev);
 	return h;
 }
@@ -587,6 +1724,7 @@ commit(struct daemon *d)
 {
 	char err[512];
 
+	baselines_save(d);
 	if (!d->state.dirty)
 		return;
 	if (state_commit(d->state_dir, &d->state, err, sizeof(err)) == 0) {
@@ -652,8 +1790,6 @@ poller_finish(struct daemon *d, struct poller *p)
 		state_set_cursor(&d->state, p->key, cursor);
 }
 
-/* --- notifications ---------------------------------------------------- */
-
 static void
 publish_pending(struct daemon *d)
 {
@@ -663,6 +1799,7 @@ publish_pending(struct daemon *d)
 	size_t i = 0;
 	long delay;
 
+	flush_digests(d, false);
 	while (i < d->state.npending && !got_stop) {
 		struct sg_pending *p = &d->state.pending[i];
 
@@ -708,22 +1845,302 @@ publish_pending(struct daemon *d)
 	commit(d);
 }
 
+/* --- drift ------------------------------------------------------------ */
+
+static struct drift_rule *
+drift_find(struct daemon *d, const char *key, const struct sg_group_rule *gr)
+{
+	size_t i;
+
+	for (i = 0; i < d->ndrift; i++)
+		if (strcmp(d->drift[i].key, key) == 0 &&
+		    strcmp(d->drift[i].gr.group_id, gr->group_id) == 0 &&
+		    rule_equal(&d->drift[i].gr.rule, &gr->rule))
+			return &d->drift[i];
+	return NULL;
+}
+
+static struct drift_rule *
+drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
+{
+	struct drift_rule *dr;
+
+	if (d->ndrift == DRIFT_MEMORY_MAX) {
+		memmove(d->drift, d->drift + 1, (d->ndrift - 1) *
+		    sizeof(*d->drift));
+		d->ndrift--;
+	}
+	d->drift = xreallocarray(d->drift, d->ndrift + 1, sizeof(*d->drift));
+	dr = &d->drift[d->ndrift++];
+	memset(dr, 0, sizeof(*dr));
+	dr->gr = *gr;
+	sg_strlcpy(dr->key, key, sizeof(dr->key));
+	dr->seen = time(NULL);
+	return dr;
+}
+
+/*
+ * One group's drift. Without allow_principal nobody may change the group,
+ * so what is unexpected goes at once; otherwise the record decides, and
+ * drift acts only on what is still unattributed after `lookback`.
+ */
+static void
+drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
+    const struct sg_group_baseline *b, const struct sg_rule_set *rules)
+{
+	struct sg_drift dr;
+	const struct sg_drift_dir *dirs[2];
+	char now_text[32], list[1024];
+	time_t now = time(NULL);
+	size_t k, i;
+	bool wait = g->nprincipals > 0;
+
+	iso_time(now, now_text, sizeof(now_text));
+	baseline_diff(b, rules, g->allow, g->nallow,
+	    g->egress != SG_EGRESS_IGNORE, &dr);
+	dirs[0] = &dr.ingress;
+	dirs[1] = &dr.egress;
+	for (k = 0; k < 2; k++) {
+		const struct sg_drift_dir *dd = dirs[k];
+		struct sg_rule now_rules[64];
+		struct sg_group_rule act[64];
+		size_t n = 0;
+		bool audit = d->audit || (k == 1 &&
+		    g->egress == SG_EGRESS_AUDIT);
+
+		for (i = 0; i < dd->nunexpected && n < 64; i++) {
+			struct drift_rule *known = drift_find(d, p->key,
+			    &dd->unexpected[i]);
+
+			if (known != NULL && known->reverted)
+				continue;	/* being revoked already */
+			if (wait) {
+				if (known == NULL)
+					known = drift_add(d, p->key,
+					    &dd->unexpected[i]);
+				if (now - known->seen < d->cfg->lookback)
+					continue;	/* the record decides */
+			}
+			act[n] = dd->unexpected[i];
+			now_rules[n++] = dd->unexpected[i].rule;
+		}
+		if (n > 0) {
+			struct sg_notice note = {
+				.group_id = g->id, .region = p->region,
+				.account = p->acct->label,
+				.event_time = now_text,
+				.outcome = audit ? SG_OUTCOME_DRY_RUN :
+				    SG_OUTCOME_REVERTED,
+				.revoked = now_rules, .nrevoked = n,
+				.note = wait ? "not attributed by CloudTrail "
+				    "within lookback" : "found by the drift "
+				    "check; who made it follows once "
+				    "CloudTrail delivers the record",
+			};
+			struct sg_revoke_result res;
+			struct sg_log_fields f = { .group_id = g->id,
+			    .region = p->region, .principal = "unknown" };
+
+			rules_text(now_rules, n, list, sizeof(list));
+			if (audit) {
+				f.message_id = SG_MSGID_WOULD_REVERT;
+				f.action = "would-revert";
+				log_msg(LOG_WARNING, &f, "drift on %s (%s): "
+				    "would revert %s", g->id, p->region, list);
+				queue_notice(d, &note, "drift", f.action,
+				    "unknown");
+				for (i = 0; i < n; i++)
+					drift_add(d, p->key,
+					    &act[i])->reverted = true;
+				continue;
+			}
+			ec2_revoke(d->aws, p->acct->sts != NULL ?
+			    account_creds : NULL, p->acct, p->region, g->id,
+			    now_rules, n, k == 1, &res);
+			if (res.status == SG_REVOKE_DONE) {
+				f.message_id = SG_MSGID_REVERTED;
+				f.action = "reverted";
+				log_msg(LOG_WARNING, &f, "drift on %s (%s): "
+				    "reverted %zu rule%s before CloudTrail "
+				    "delivered the record: %s", g->id,
+				    p->region, n, n == 1 ? "" : "s", list);
+				d->reverted += n;
+				queue_notice(d, &note, "drift", f.action,
+				    "unknown");
+				for (i = 0; i < n; i++) {
+					struct drift_rule *x = drift_find(d,
+					    p->key, &act[i]);
+
+					if (x == NULL)
+						x = drift_add(d, p->key,
+						    &act[i]);
+					x->reverted = true;
+				}
+			} else {
+				log_msg(LOG_ERR, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_REVERT_FAILED,
+				    .group_id = g->id, .region = p->region,
+				    .action = "failed" },
+				    "drift on %s (%s): could not revert %s: %s",
+				    g->id, p->region, list, res.error);
+				set_error(d, "drift revert on %s: %.160s",
+				    g->id, res.error);
+			}
+			ec2_result_free(&res);
+		}
+		/* Changed in place, or gone: put back (same waiting rule). */
+		if (!wait && !audit && dd->nmodified > 0) {
+			struct sg_kvlist params = { 0 };
+			struct sg_aws_error err;
+			char why[512];
+
+			ec2params_modify(g->id, dd->was, dd->nmodified,
+			    &params);
+			if (ec2_call(d, p->acct, p->region,
+			    SG_MODIFY_RULES_ACTION, &params, NULL, &err) == 0)
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_REVERTED,
+				    .group_id = g->id, .region = p->region,
+				    .action = "reverted" },
+				    "drift on %s (%s): put %zu modified rule%s "
+				    "back", g->id, p->region, dd->nmodified,
+				    dd->nmodified == 1 ? "" : "s");
+			else {
+				awserr_format(&err, why, sizeof(why));
+				log_warnx("drift on %s (%s): cannot put "
+				    "modified rules back: %s", g->id,
+				    p->region, why);
+			}
+			kvlist_free(&params);
+		}
+		if (!wait && !audit && g->restore && dd->nmissing > 0 &&
+		    rules->nbad == 0) {
+			struct sg_kvlist params = { 0 };
+			struct sg_aws_error err;
+			char why[512];
+
+			ec2params_authorize(g->id, dd->missing, dd->nmissing,
+			    &params);
+			if (ec2_call(d, p->acct, p->region, k == 1 ?
+			    SG_AUTHORIZE_EGRESS_ACTION :
+			    SG_AUTHORIZE_INGRESS_ACTION, &params, NULL,
+			    &err) == 0 || sg_streq(err.code,
+			    "InvalidPermission.Duplicate"))
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_REVERTED,
+				    .group_id = g->id, .region = p->region,
+				    .action = "reverted" },
+				    "drift on %s (%s): restored %zu baseline "
+				    "rule%s", g->id, p->region, dd->nmissing,
+				    dd->nmissing == 1 ? "" : "s");
+			else {
+				awserr_format(&err, why, sizeof(why));
+				log_warnx("drift on %s (%s): cannot restore "
+				    "baseline rules: %s", g->id, p->region,
+				    why);
+			}
+			kvlist_free(&params);
+		}
+	}
+	baseline_drift_free(&dr);
+}
+
+/* Read the rules of every guarded group with a baseline and act on drift.
+ * Forget waiting rules that are gone or older than every window. */
+static void
+drift_check(struct daemon *d)
+{
+	time_t now = time(NULL);
+	size_t pi, i, k;
+
+	for (pi = 0; pi < d->npollers && !got_stop; pi++) {
+		struct poller *p = &d->pollers[pi];
+		const char **ids;
+		struct sg_rule_set rules;
+		char why[512];
+		size_t n = 0;
+
+		if (!p->acct->ok)
+			continue;
+		ids = xcalloc(d->ngroups + 1, sizeof(*ids));
+		for (i = 0; i < d->ngroups; i++)
+			if (d->group_acct[i] == p->acct &&
+			    sg_streq(d->groups[i].region, p->region) &&
+			    baseline_of(d, p->acct, p->region,
+			    d->groups[i].id) != NULL)
+				ids[n++] = d->groups[i].id;
+		if (n == 0 || read_rules(d, p->acct, p->region, ids, n, &rules,
+		    why, sizeof(why)) == -1) {
+			if (n > 0)
+				log_warnx("drift check of %s skipped: %s",
+				    p->key, why);
+			free(ids);
+			continue;
+		}
+		for (i = 0; i < d->ngroups; i++) {
+			struct sg_group_baseline *b;
+
+			if (d->group_acct[i] != p->acct ||
+			    !sg_streq(d->groups[i].region, p->region) ||
+			    (b = baseline_of(d, p->acct, p->region,
+			    d->groups[i].id)) == NULL)
+				continue;
+			if (baseline_adopt_ids(b, &rules) > 0)
+				d->baselines_dirty = true;
+			drift_group(d, p, &d->groups[i], b, &rules);
+		}
+		/* A waiting rule no longer there needs nothing more. */
+		for (k = 0; k < d->ndrift; ) {
+			struct drift_rule *dr = &d->drift[k];
+			bool present = false;
+
+			for (i = 0; i < rules.n && !present; i++)
+				present = strcmp(rules.v[i].group_id,
+				    dr->gr.group_id) == 0 &&
+				    rule_equal(&rules.v[i].rule, &dr->gr.rule);
+			if (strcmp(dr->key, p->key) == 0 && ((!dr->reverted &&
+			    !present) || now - dr->seen > 2L *
+			    d->cfg->lookback)) {
+				memmove(dr, dr + 1, (d->ndrift - k - 1) *
+				    sizeof(*dr));
+				d->ndrift--;
+				continue;
+			}
+			k++;
+		}
+		describe_rules_free(&rules);
+		free(ids);
+	}
+	publish_pending(d);
+}
+
 /* --- the cycle -------------------------------------------------------- */
 
 static void
 cycle(struct daemon *d)
 {
-	time_t now = time(NULL), cursor, oldest = now;
+	time_t now, cursor, oldest;
 	size_t i, left;
 	long wait, t;
 	long stop_at = 0;
 
 	d->cycle_ok = true;
 	d->last_error[0] = '\0';
+	accounts_refresh(d);
+	if (d->cfg->ntags > 0 && time(NULL) >= d->next_discovery) {
+		discover(d);
+		pollers_build(d);
+		baselines_snapshot(d, false);
+	}
+	now = time(NULL);
 	for (i = 0; i < d->npollers; i++) {
 		struct poller *p = &d->pollers[i];
 
 		poller_reset(p);
+		if (!p->acct->ok) {
+			p->done = p->failed = true;	/* said already */
+			continue;
+		}
 		cursor = state_cursor(&d->state, p->key);
 		/* No cursor yet: protect from now - lookback. */
 		p->start = (cursor ? cursor : now) - d->cfg->lookback;
@@ -733,8 +2150,6 @@ cycle(struct daemon *d)
 			p->start = now;
 		p->end = now;
 		p->next_send_ms = 0;
-		if (p->start < oldest)
-			oldest = p->start;
 	}
 
 	/* Every account-region at once, each at most 2 requests/s. */
@@ -815,6 +2230,25 @@ daemon_state_dir(const struct sg_options *opts, const struct sg_config *cfg)
 	return DEFAULT_STATE_DIR;
 }
 
+/* What is guarded, from the configuration: accounts' keys, groups found
+ * by tag, pollers, baselines. */
+static void
+guard_setup(struct daemon *d, bool fresh)
+{
+	free(d->found);
+	free(d->found_acct);
+	d->found = NULL;
+	d->found_acct = NULL;
+	d->nfound = 0;
+	d->ndrift = 0;
+	accounts_refresh(d);
+	groups_build(d);
+	if (d->cfg->ntags > 0)
+		discover(d);
+	pollers_build(d);
+	baselines_snapshot(d, fresh);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -836,6 +2270,7 @@ reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
+	pollers_free(d);
 	clients_free(d);
 	d->cfg = ncfg;
 	if (clients_new(d) == -1) {
@@ -845,6 +2280,7 @@ reload(struct daemon *d)
 		config_free(ncfg);
 		if (clients_new(d) == -1)
 			fatalx("cannot set up the AWS clients again");
+		guard_setup(d, false);
 		sd_notify(0, "READY=1");
 		return;
 	}
@@ -853,12 +2289,12 @@ reload(struct daemon *d)
 	if (d->opts->log_level == -1)
 		log_set_level(d->cfg->log_level_set ? d->cfg->log_level :
 		    LOG_INFO);
-	pollers_build(d);
+	guard_setup(d, true);
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_RELOADED },
 	    "configuration reloaded from %s: %zu group%s, mode %s",
-	    d->opts->config_path, d->cfg->ngroups,
-	    d->cfg->ngroups == 1 ? "" : "s", d->audit ? "audit" : "enforce");
+	    d->opts->config_path, d->ngroups,
+	    d->ngroups == 1 ? "" : "s", d->audit ? "audit" : "enforce");
 	sd_notify(0, "READY=1");
 }
 
@@ -870,8 +2306,15 @@ daemon_free(struct daemon *d)
 	pollers_free(d);
 	clients_free(d);
 	state_free(&d->state);
+	baseline_set_free(&d->baselines);
+	digest_free(&d->digest);
 	for (i = 0; i < d->nself_keys; i++)
 		free(d->self_keys[i]);
+	free(d->groups);
+	free(d->group_acct);
+	free(d->found);
+	free(d->found_acct);
+	free(d->drift);
 	config_free(d->cfg);
 }
 
@@ -882,7 +2325,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	struct sg_creds c;
 	uint64_t wd_usec;
 	char err[2048];
-	long next, now;
+	long next_poll, next_drift = 0, now, wake;
 	int r, rc, attempt;
 
 	memset(&d, 0, sizeof(d));
@@ -892,6 +2335,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	d.state_dir = daemon_state_dir(opts, cfg);
 	d.state_ok = true;
 	d.watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
+	digest_init(&d.digest);
 
 	if (mkdir(d.state_dir, 0700) == -1 && errno != EEXIST)
 		log_warn("cannot create state directory %s", d.state_dir);
@@ -905,6 +2349,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	} else if (r == 1)
 		log_warnx("protecting from now - lookback (%d s)",
 		    cfg->lookback);
+	baselines_load(&d);
 
 	if (clients_new(&d) == -1) {
 		daemon_free(&d);
@@ -931,40 +2376,64 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		sleep_interruptible(1000L << attempt);
 	}
 	creds_wipe(&c);
-	pollers_build(&d);
+	/* Baselines kept from an earlier run stay: changes made while
+	 * sgguard was down are judged against them, not absorbed. */
+	guard_setup(&d, false);
 
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_STARTED },
 	    "sgguard %s started: %zu group%s in %zu region%s, mode %s, "
-	    "poll every %d s, lookback %d s, state in %s", SGGUARD_VERSION,
-	    cfg->ngroups, cfg->ngroups == 1 ? "" : "s", d.npollers,
+	    "poll every %d s, lookback %d s%s, state in %s", SGGUARD_VERSION,
+	    d.ngroups, d.ngroups == 1 ? "" : "s", d.npollers,
 	    d.npollers == 1 ? "" : "s", d.audit ? "audit" : "enforce",
-	    cfg->poll_interval, cfg->lookback, d.state_dir);
+	    cfg->poll_interval, cfg->lookback,
+	    cfg->drift_interval > 0 ? ", drift check on" : "", d.state_dir);
 	sd_notify(0, "READY=1");
 	status_update(&d);
 
+	next_poll = sg_mono_ms();
 	for (;;) {
-		next = sg_mono_ms() + (long)d.cfg->poll_interval * 1000;
-		cycle(&d);
-		status_update(&d);
-		if (opts->once || got_stop)
-			break;
-		/* Wake for the watchdog at least twice per interval. */
-		while (!got_stop && !got_reload && (now = sg_mono_ms()) < next) {
-			long ms = next - now;
-
-			if (d.watchdog && (long)(wd_usec / 2000) < ms)
-				ms = (long)(wd_usec / 2000);
+		now = sg_mono_ms();
+		if (now >= next_poll) {
+			next_poll = now + (long)d.cfg->poll_interval * 1000;
+			cycle(&d);
+			status_update(&d);
+			if (opts->once || got_stop)
+				break;
+		}
+		if (d.cfg->drift_interval > 0 && sg_mono_ms() >= next_drift) {
+			next_drift = sg_mono_ms() +
+			    (long)d.cfg->drift_interval * 1000;
+			drift_check(&d);
+			commit(&d);
+		}
+		/* Wake for the next poll or drift check, and for the
+		 * watchdog at least twice per period. */
+		while (!got_stop && !got_reload) {
+			now = sg_mono_ms();
+			wake = next_poll;
+			if (d.cfg->drift_interval > 0 && next_drift < wake)
+				wake = next_drift;
+			if (now >= wake)
+				break;
+			if (d.watchdog && (long)(wd_usec / 2000) < wake - now)
+				wake = now + (long)(wd_usec / 2000);
 			watchdog_ping(&d);
-			sleep_interruptible(ms);
+			sleep_interruptible(wake - now);
 		}
 		if (got_stop)
 			break;
-		if (got_reload)
+		if (got_reload) {
 			reload(&d);
+			next_poll = sg_mono_ms();
+		}
 	}
 
 	sd_notify(0, "STOPPING=1");
+	/* Nothing folded into a digest is lost at the end of a run. */
+	flush_digests(&d, true);
+	if (d.state.npending > 0 && opts->once && !got_stop)
+		publish_pending(&d);
 	commit(&d);
 	rc = SG_EXIT_OK;
 	if (opts->once && (!d.cycle_ok || !d.state_ok))

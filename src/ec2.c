@@ -131,12 +131,14 @@ unknown_end(void *arg, const char *path, const char *name, int depth,
 
 /* One call for rules[0..n). Returns the error kind. */
 static enum sg_aws_error_kind
-revoke_call(struct sg_aws *aws, const char *region, const char *group_id,
-    const struct sg_rule *rules, size_t n, bool egress, bool by_id,
-    struct sg_aws_error *err, int *unknown)
+revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
+    const char *region, const char *group_id, const struct sg_rule *rules,
+    size_t n, bool egress, bool by_id, struct sg_aws_error *err, int *unknown)
 {
 	struct sg_aws_request req = {
 		.service = SG_AWS_EC2,
+		.creds = creds,
+		.creds_arg = creds_arg,
 		.region = region,
 		.action = egress ? "RevokeSecurityGroupEgress" :
 		    "RevokeSecurityGroupIngress",
@@ -184,9 +186,9 @@ all_have_ids(const struct sg_rule *rules, size_t n)
 }
 
 void
-ec2_revoke(struct sg_aws *aws, const char *region, const char *group_id,
-    const struct sg_rule *rules, size_t n, bool egress,
-    struct sg_revoke_result *res)
+ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
+    const char *region, const char *group_id, const struct sg_rule *rules,
+    size_t n, bool egress, struct sg_revoke_result *res)
 {
 	struct sg_aws_error err;
 	enum sg_aws_error_kind kind;
@@ -200,8 +202,8 @@ ec2_revoke(struct sg_aws *aws, const char *region, const char *group_id,
 	res->status = SG_REVOKE_DONE;
 	if (n == 0)
 		return;
-	kind = revoke_call(aws, region, group_id, rules, n, egress, by_id,
-	    &err, &unknown);
+	kind = revoke_call(aws, creds, creds_arg, region, group_id, rules, n,
+	    egress, by_id, &err, &unknown);
 	if (kind == SG_AWS_OK) {
 		for (i = 0; i < n; i++)
 			res->ok[i] = true;
@@ -215,9 +217,9 @@ ec2_revoke(struct sg_aws *aws, const char *region, const char *group_id,
 	 */
 	if (n > 1 || ec2_code_is_gone(err.code)) {
 		for (i = 0; i < n; i++) {
-			kind = n == 1 ? kind : revoke_call(aws, region,
-			    group_id, &rules[i], 1, egress, by_id, &err,
-			    &unknown);
+			kind = n == 1 ? kind : revoke_call(aws, creds,
+			    creds_arg, region, group_id, &rules[i], 1, egress,
+			    by_id, &err, &unknown);
 			if (kind == SG_AWS_OK) {
 				res->ok[i] = true;
 				res->gone += unknown;

@@ -49,15 +49,20 @@ rule_line(struct sg_buf *b, const char *key, const struct sg_rule *r)
 }
 
 void
-notify_format(const struct sg_event *ev, const struct sg_plan *plan,
-    enum sg_outcome outcome, const bool *revoked_ok, const char *error,
-    const char *subject_prefix, struct sg_buf *subject, struct sg_buf *body)
+notify_compose(const struct sg_notice *n, const char *subject_prefix,
+    struct sg_buf *subject, struct sg_buf *body)
 {
 	static const char *const words[] = {
 		[SG_OUTCOME_REVERTED] = "AUTO-MITIGATED",
 		[SG_OUTCOME_DRY_RUN] = "DRY-RUN",
 		[SG_OUTCOME_FAILED] = "FAILED",
+		[SG_OUTCOME_ATTRIBUTED] = "ATTRIBUTED",
+		[SG_OUTCOME_CREATED] = "CREATED",
+		[SG_OUTCOME_DELETED] = "DELETED",
 	};
+	const struct sg_event *ev = n->ev;
+	const char *group = ev != NULL ? ev->group_id : n->group_id;
+	const char *region = ev != NULL ? ev->region : n->region;
 	char tail[160];
 	size_t i, room;
 
@@ -65,8 +70,8 @@ notify_format(const struct sg_event *ev, const struct sg_plan *plan,
 	 * give way to the 99-character limit it is the prefix. */
 	buf_reset(subject);
 	buf_reset(body);
-	snprintf(tail, sizeof(tail), "%s %s (%s)", words[outcome],
-	    ev->group_id, ev->region);
+	snprintf(tail, sizeof(tail), "%s %s (%s)", words[n->outcome],
+	    group != NULL ? group : "", region != NULL ? region : "");
 	room = SG_SUBJECT_MAX > strlen(tail) + 1 ?
 	    SG_SUBJECT_MAX - strlen(tail) - 1 : 0;
 	if (!sg_strempty(subject_prefix) && room > 0) {
@@ -77,31 +82,69 @@ notify_format(const struct sg_event *ev, const struct sg_plan *plan,
 	if (subject->data == NULL)
 		buf_puts(subject, "");
 
-	line(body, "event_id", ev->event_id);
-	line(body, "event_name", ev->event_name);
-	line(body, "event_time", ev->event_time_text);
-	line(body, "account", ev->account);
-	line(body, "region", ev->region);
-	line(body, "group_id", ev->group_id);
-	line(body, "principal", notify_principal(ev));
-	line(body, "source_ip", ev->source_ip);
-	line(body, "user_agent", ev->user_agent);
-	for (i = 0; i < plan->nrevoke; i++) {
+	if (ev != NULL) {
+		line(body, "event_id", ev->event_id);
+		line(body, "event_name", ev->event_name);
+		line(body, "event_time", ev->event_time_text);
+		line(body, "account", ev->account);
+		line(body, "region", ev->region);
+		line(body, "group_id", ev->group_id);
+		line(body, "principal", notify_principal(ev));
+		line(body, "source_ip", ev->source_ip);
+		line(body, "user_agent", ev->user_agent);
+	} else {
+		/* Found by reading the group's rules: no record yet. */
+		line(body, "event_id", "-");
+		line(body, "event_name", "drift");
+		line(body, "event_time", n->event_time);
+		line(body, "account", n->account);
+		line(body, "region", n->region);
+		line(body, "group_id", n->group_id);
+		line(body, "principal", "unknown (no CloudTrail record yet)");
+		line(body, "source_ip", "-");
+		line(body, "user_agent", "-");
+	}
+	for (i = 0; i < n->nrevoked; i++) {
 		const char *key = "revoked";
 
-		if (outcome == SG_OUTCOME_DRY_RUN)
+		if (n->outcome == SG_OUTCOME_DRY_RUN)
 			key = "would_revoke";
-		else if (outcome == SG_OUTCOME_FAILED &&
-		    (revoked_ok == NULL || !revoked_ok[i]))
+		else if (n->outcome == SG_OUTCOME_FAILED &&
+		    (n->ok == NULL || !n->ok[i]))
 			key = "failed";
-		rule_line(body, key, &plan->revoke[i]);
+		rule_line(body, key, &n->revoked[i]);
 	}
+	for (i = 0; i < n->nrestored; i++)
+		rule_line(body, n->outcome == SG_OUTCOME_DRY_RUN ?
+		    "would_restore" : "restored", &n->restored[i]);
 	/* Rules the record names but sgguard could not read cannot be
 	 * revoked by it: a person has to look. */
-	for (i = 0; i < plan->nunparsed; i++)
+	for (i = 0; i < n->nunparsed; i++)
 		line(body, "failed", "unreadable rule (see error)");
-	for (i = 0; i < plan->nkeep; i++)
-		rule_line(body, "kept", &plan->keep[i]);
-	if (outcome == SG_OUTCOME_FAILED && !sg_strempty(error))
-		line(body, "error", error);
+	for (i = 0; i < n->nkept; i++)
+		rule_line(body, "kept", &n->kept[i]);
+	if (n->outcome == SG_OUTCOME_FAILED && !sg_strempty(n->error))
+		line(body, "error", n->error);
+	if (!sg_strempty(n->note))
+		line(body, "note", n->note);
+}
+
+void
+notify_format(const struct sg_event *ev, const struct sg_plan *plan,
+    enum sg_outcome outcome, const bool *revoked_ok, const char *error,
+    const char *subject_prefix, struct sg_buf *subject, struct sg_buf *body)
+{
+	struct sg_notice n = {
+		.ev = ev,
+		.outcome = outcome,
+		.revoked = plan->revoke,
+		.nrevoked = plan->nrevoke,
+		.ok = revoked_ok,
+		.kept = plan->keep,
+		.nkept = plan->nkeep,
+		.nunparsed = plan->nunparsed,
+		.error = error,
+	};
+
+	notify_compose(&n, subject_prefix, subject, body);
 }

@@ -84,7 +84,7 @@ policy_adds_rules(const char *name)
 	    sg_streq(name, "AuthorizeSecurityGroupEgress");
 }
 
-static bool
+bool
 policy_is_self(const struct sg_event *ev, const struct sg_self *self)
 {
 	size_t i;
@@ -110,7 +110,7 @@ policy_group_region(const struct sg_config *cfg, const struct sg_group_cfg *g)
  * unique per region only). *elsewhere is set to a group with the id in
  * another region, for the reason.
  */
-static const struct sg_group_cfg *
+const struct sg_group_cfg *
 policy_find_group(const struct sg_config *cfg, const struct sg_event *ev,
     const struct sg_group_cfg **elsewhere)
 {
@@ -136,7 +136,7 @@ policy_find_group(const struct sg_config *cfg, const struct sg_event *ev,
  * caller with no ARN (AWSService) counts by invokedBy, but only against
  * globs that are not ARNs: an ARN glob never admits a service.
  */
-static const char *
+const char *
 policy_principal(const struct sg_group_cfg *g, const struct sg_event *ev,
     const char **who)
 {

@@ -408,21 +408,19 @@ write_all(int fd, const char *p, size_t n)
 }
 
 int
-state_commit(const char *dir, struct sg_state *st, char *err, size_t errlen)
+state_write_file(const char *dir, const char *name, const char *text,
+    char *err, size_t errlen)
 {
 	char path[4096], tmp[4200];
-	char *text;
 	int fd, dfd, saved;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, SG_STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, SG_STATE_FILE);
-	text = state_serialize(st);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(errno));
-		free(text);
 		return -1;
 	}
 	if (write_all(fd, text, strlen(text)) == -1 ||
@@ -430,12 +428,10 @@ state_commit(const char *dir, struct sg_state *st, char *err, size_t errlen)
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		free(text);
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    strerror(saved));
 		return -1;
 	}
-	free(text);
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
 		saved = errno;
 		unlink(tmp);
@@ -454,6 +450,18 @@ state_commit(const char *dir, struct sg_state *st, char *err, size_t errlen)
 		}
 		close(dfd);
 	}
-	st->dirty = false;
 	return 0;
+}
+
+int
+state_commit(const char *dir, struct sg_state *st, char *err, size_t errlen)
+{
+	char *text = state_serialize(st);
+	int r;
+
+	r = state_write_file(dir, SG_STATE_FILE, text, err, errlen);
+	free(text);
+	if (r == 0)
+		st->dirty = false;
+	return r;
 }
