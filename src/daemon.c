@@ -1627,10 +1627,11 @@ on_create(struct daemon *d, struct poller *p, struct sg_event *ev,
 	if (sg_strempty(ev->group_id) || group_index(d, ev->region,
 	    ev->group_id) >= 0)
 		return HANDLED;
+	/* Tag sections' regions have their pollers already: no rebuild
+	 * (this runs while the pollers are being walked). */
 	discover(d);
 	if ((gi = group_index(d, ev->region, ev->group_id)) < 0)
 		return HANDLED;
-	pollers_build(d);
 	baselines_snapshot(d, false);
 	f->group_id = ev->group_id;
 	log_msg(LOG_WARNING, f, "event %s: new group %s (%s) created by %s is "
@@ -1949,9 +1950,15 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    "would revert %s", g->id, p->region, list);
 				queue_notice(d, &note, "drift", f.action,
 				    "unknown");
-				for (i = 0; i < n; i++)
-					drift_add(d, p->key,
-					    &act[i])->reverted = true;
+				for (i = 0; i < n; i++) {
+					struct drift_rule *x = drift_find(d,
+					    p->key, &act[i]);
+
+					if (x == NULL)
+						x = drift_add(d, p->key,
+						    &act[i]);
+					x->reverted = true;
+				}
 				continue;
 			}
 			ec2_revoke(d->aws, p->acct->sts != NULL ?
