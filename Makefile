@@ -106,7 +106,8 @@ check: deps
 # Debian packages the build and the tests need. Installed with apt-get when
 # run as root; otherwise the exact command is printed and deps fails.
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev \
-            libsystemd-dev libinih-dev libexpat1-dev libcmocka-dev python3 python3-pip
+            libsystemd-dev libinih-dev libexpat1-dev libcmocka-dev python3 python3-pip \
+            faketime valgrind cppcheck clang-tidy clang
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -138,7 +138,12 @@ void	 baseline_drift_free(struct sg_drift *);
  * rules: an unauthorized rule a snapshot swallowed. Returns how many. */
 size_t	 baseline_forget(struct sg_group_baseline *, const struct sg_rule *,
 	    size_t n);
-/* Is r covered by a baseline rule or a pattern of its own direction? */
+/* Is r in the baseline (equal to one of its rules) or covered by a
+ * pattern of its own direction? What drift and CloudTrail judge by. */
+bool	 baseline_holds(const struct sg_group_baseline *,
+	    const struct sg_rule *allow, size_t nallow, const struct sg_rule *r);
+/* Is r covered by a baseline rule or a pattern of its own direction?
+ * (ModifySecurityGroupRules: "a form no baseline rule covers".) */
 bool	 baseline_covers(const struct sg_group_baseline *,
 	    const struct sg_rule *allow, size_t nallow,
 	    const struct sg_rule *r);

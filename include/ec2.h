@@ -38,6 +38,10 @@ const char *ec2_proto_text(int proto, char *buf, size_t size);
  * exactly as ec2_revoke_params writes them. Pure. */
 void	 ec2_permission_params(int n, const struct sg_rule *,
 	    struct sg_kvlist *out);
+/* Is a failed EC2 change final (denied, invalid, group gone)? Anything
+ * else (network, throttling, 5xx, an unreadable answer, clock, credentials,
+ * a stop) says nothing about the rule: try again next cycle. */
+bool	 ec2_error_final(const struct sg_aws_error *);
 /* Does an EC2 error code mean "the rule is not there (any more)"? */
 bool	 ec2_code_is_gone(const char *code);
 /* Revoke rules of one group; fills res (free with ec2_result_free).

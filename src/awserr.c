@@ -416,10 +416,15 @@ void
 awserr_format(const struct sg_aws_error *e, char *out, size_t outsize)
 {
 	char code[sizeof(e->code) * 2], msg[sizeof(e->message) * 2];
+	char hint[sizeof(e->hint) * 2];
 
 	log_sanitize(e->code, code, sizeof(code));
 	log_sanitize(e->message, msg, sizeof(msg));
-	snprintf(out, outsize, "kind=%s http=%ld code=%s message=%s",
+	log_sanitize(e->hint, hint, sizeof(hint));
+	/* The hint is what an operator acts on ("check the system clock
+	 * (timedatectl): it is 1800 s ahead of AWS's"): always say it. */
+	snprintf(out, outsize, "kind=%s http=%ld code=%s message=%s%s%s",
 	    awserr_kind_name(e->kind), e->http_status,
-	    code[0] != '\0' ? code : "-", msg);
+	    code[0] != '\0' ? code : "-", msg,
+	    hint[0] != '\0' ? "; hint: " : "", hint);
 }

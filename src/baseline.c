@@ -367,6 +367,25 @@ baseline_covers(const struct sg_group_baseline *b, const struct sg_rule *allow,
 	return false;
 }
 
+bool
+baseline_holds(const struct sg_group_baseline *b, const struct sg_rule *allow,
+    size_t nallow, const struct sg_rule *r)
+{
+	size_t i;
+
+	/* In the baseline means equal to one of its rules: a snapshot's
+	 * all-traffic rule must not vouch for every narrower rule added
+	 * later (it would outlive the broad rule's removal). */
+	for (i = 0; b != NULL && i < b->n; i++)
+		if (b->rules[i].rule.egress == r->egress &&
+		    rule_equal(&b->rules[i].rule, r))
+			return true;
+	for (i = 0; i < nallow; i++)
+		if (allow[i].egress == r->egress && rule_covers(&allow[i], r))
+			return true;
+	return false;
+}
+
 static void
 bl_push(struct sg_group_rule **v, size_t *n, const struct sg_group_rule *gr)
 {
@@ -441,11 +460,14 @@ baseline_diff(const struct sg_group_baseline *b,
 		k = bl_index_id(b, c->rule.rule_id);
 		if (k >= 0 && rule_equal(&b->rules[k].rule, &c->rule))
 			continue;
-		if (baseline_covers(b, allow, nallow, &c->rule))
-			continue;
-		if (k >= 0)
-			bl_push_modified(dir, c, &b->rules[k]);
-		else
+		/* Changed in place: kept when a baseline rule or pattern
+		 * covers the new form (the contract's ModifySecurityGroup-
+		 * Rules clause). New: kept only when the baseline holds it
+		 * or a pattern covers it. */
+		if (k >= 0) {
+			if (!baseline_covers(b, allow, nallow, &c->rule))
+				bl_push_modified(dir, c, &b->rules[k]);
+		} else if (!baseline_holds(b, allow, nallow, &c->rule))
 			bl_push(&dir->unexpected, &dir->nunexpected, c);
 	}
 	for (i = 0; i < b->n; i++) {

@@ -74,6 +74,8 @@
  * an hour apart, and given up (logged) after a week. */
 #define PUBLISH_BACKOFF_MAX	3600
 #define PUBLISH_GIVE_UP		(7L * 24 * 3600)
+/* A revert still failing this long after its event is given up. */
+#define RETRY_GIVE_UP		(24L * 3600)
 /* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
 #define CREDS_START_TRIES	6
 /* The access keys sgguard signed with: its own calls are never acted on. */
@@ -1232,7 +1234,7 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 	 */
 	for (i = 0; b != NULL && ev->event_time > b->taken &&
 	    i < plan.nrevoke; ) {
-		if (!baseline_covers(b, g->allow, g->nallow,
+		if (!baseline_holds(b, g->allow, g->nallow,
 		    &plan.revoke[i])) {
 			i++;
 			continue;
@@ -1289,6 +1291,11 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 		ec2_revoke(d->aws, p->acct->sts != NULL ? account_creds :
 		    NULL, p->acct, ev->region, ev->group_id, plan.revoke,
 		    plan.nrevoke, ev->egress, &res);
+		/* A revert that keeps failing for a day would pin the
+		 * cursor for good: say it failed, a person must look. */
+		if (res.status == SG_REVOKE_RETRY && ev->event_time > 0 &&
+		    time(NULL) - ev->event_time > RETRY_GIVE_UP)
+			res.status = SG_REVOKE_FAILED;
 		if (plan.nunparsed > 0 && res.status == SG_REVOKE_DONE) {
 			/* Part of the call cannot be undone automatically. */
 			res.status = SG_REVOKE_FAILED;
@@ -1434,7 +1441,7 @@ on_revoke(struct daemon *d, struct poller *p, struct sg_event *ev,
 		    rules);
 		d->reverted += n;
 		queue_notice(d, &note, ev->event_id, "reverted", f->principal);
-	} else if (awserr_retryable(&err)) {
+	} else if (!ec2_error_final(&err)) {
 		awserr_format(&err, why, sizeof(why));
 		log_warnx("event %s: restore on %s (%s) not done yet (%s); "
 		    "trying again next cycle", ev->event_id, ev->group_id,
@@ -1554,7 +1561,7 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 	    ec2_call(d, p->acct, ev->region, SG_MODIFY_RULES_ACTION, &params,
 	    NULL, &err) == -1) {
 		awserr_format(&err, why, sizeof(why));
-		if (awserr_retryable(&err))
+		if (!ec2_error_final(&err))
 			h = RETRY;
 		failed = true;
 	}

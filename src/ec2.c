@@ -129,6 +129,27 @@ unknown_end(void *arg, const char *path, const char *name, int depth,
 	return 0;
 }
 
+/*
+ * Is a failed revoke final? Only an answer about the request itself is: the
+ * action is denied, the request is invalid, the group is gone. A failure on
+ * the way (network, throttling, 5xx, an answer that cannot be read or is
+ * too large), of sgguard's own clock or credentials, or a stop request says
+ * nothing about the rule: the revoke is tried again next cycle. Revoking
+ * again is safe: a rule already gone counts as reverted.
+ */
+bool
+ec2_error_final(const struct sg_aws_error *e)
+{
+	switch (e->kind) {
+	case SG_AWS_ERR_DENIED:
+	case SG_AWS_ERR_CLIENT:
+	case SG_AWS_ERR_NOT_FOUND:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* One call for rules[0..n). Returns the error kind. */
 static enum sg_aws_error_kind
 revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
@@ -161,13 +182,15 @@ revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 		h.arg = &u;
 		if (xml_parse(resp.body.data ? resp.body.data : "",
 		    resp.body.len, &h, xerr, sizeof(xerr)) == -1) {
-			/* The call was accepted (2xx); EC2 only answers
-			 * 200 when the revoke happened. */
-			log_warnx("EC2 %s for %s: unreadable answer (%s); "
-			    "taking HTTP %ld as success", req.action,
-			    group_id, xerr, resp.http_status);
-		}
-		*unknown = u.n;
+			/* A 2xx that is not EC2's answer (a proxy, a cut
+			 * body): whether the rule went is unknown. */
+			err->kind = SG_AWS_ERR_BAD_RESPONSE;
+			snprintf(err->message, sizeof(err->message),
+			    "HTTP %ld with an unreadable answer (%s); the "
+			    "revoke may not have happened", resp.http_status,
+			    xerr);
+		} else
+			*unknown = u.n;
 	}
 	kvlist_free(&params);
 	aws_response_free(&resp);
@@ -227,14 +250,14 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 				res->ok[i] = true;
 				res->gone++;
 			} else {
-				if (awserr_retryable(&err))
+				if (!ec2_error_final(&err))
 					transient = true;
 				awserr_format(&err, res->error,
 				    sizeof(res->error));
 			}
 		}
 	} else {
-		if (awserr_retryable(&err))
+		if (!ec2_error_final(&err))
 			transient = true;
 		awserr_format(&err, res->error, sizeof(res->error));
 	}

@@ -62,10 +62,26 @@ sns_publish(struct sg_aws *aws, const char *topic_arn, const char *subject,
 	req.region = region;
 	rc = aws_call(aws, &req, &resp);
 	*err = resp.err;
-	if (rc == 0 && xml_find_text(resp.body.data ? resp.body.data : "",
-	    resp.body.len, "PublishResult/MessageId", msgid,
-	    sizeof(msgid)) == 1)
-		log_debug("published to %s: message id %s", topic_arn, msgid);
+	if (rc == 0) {
+		if (xml_find_text(resp.body.data ? resp.body.data : "",
+		    resp.body.len, "PublishResult/MessageId", msgid,
+		    sizeof(msgid)) == 1)
+			log_debug("published to %s: message id %s", topic_arn,
+			    msgid);
+		else {
+			/* SNS names the message it accepted; an answer
+			 * without that id may not be SNS's at all. Publish
+			 * again rather than lose the message (a duplicate
+			 * is the lesser harm). */
+			memset(err, 0, sizeof(*err));
+			err->kind = SG_AWS_ERR_BAD_RESPONSE;
+			err->http_status = resp.http_status;
+			snprintf(err->message, sizeof(err->message),
+			    "HTTP %ld without a PublishResult/MessageId; "
+			    "taken as not published", resp.http_status);
+			rc = -1;
+		}
+	}
 	aws_response_free(&resp);
 	return rc;
 }
