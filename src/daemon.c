@@ -138,6 +138,7 @@ struct drift_rule {
 	char			 key[160];	/* ACCOUNT/REGION */
 	time_t			 seen;
 	bool			 reverted;	/* else still waiting */
+	bool			 audited;	/* reported in audit mode */
 };
 
 struct daemon {
@@ -672,6 +673,21 @@ discover(struct daemon *d)
 			    "tag:%s=%s: now guarding %s (%s)",
 			    found[i].tag->key, found[i].tag->value,
 			    found[i].id, found[i].region);
+	}
+	for (j = 0; j < d->nfound; j++) {
+		bool still = false;
+
+		for (i = 0; i < nfound; i++)
+			if (strcmp(d->found[j].id, found[i].id) == 0)
+				still = true;
+		if (!still)
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .group_id = d->found[j].id,
+			    .region = d->found[j].region },
+			    "tag:%s=%s: %s (%s) no longer carries the tag "
+			    "(or is gone): no longer guarded",
+			    d->found[j].tag->key, d->found[j].tag->value,
+			    d->found[j].id, d->found[j].region);
 	}
 	free(d->found);
 	free(d->found_acct);
@@ -1488,7 +1504,7 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 	const char *gid_one[1];
 	char err1[512], why[600] = "", rules[1024];
 	size_t i, nrev = 0, nres = 0;
-	bool have_current, failed = false;
+	bool have_current, failed = false, egress_audit = false;
 	enum handled h = HANDLED;
 
 	if (event_parse_modify(rec->json, rec->len, &m, err1,
@@ -1541,7 +1557,11 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 		goto out;
 	}
 	rules_text(revoked, nrev, rules, sizeof(rules));
-	if (d->audit) {
+	for (i = 0; i < plan.n && !egress_audit; i++)
+		egress_audit = plan.steps[i].egress &&
+		    g->egress == SG_EGRESS_AUDIT &&
+		    plan.steps[i].action != SG_MODIFY_KEEP;
+	if (d->audit || egress_audit) {
 		struct sg_notice note = { .ev = ev,
 		    .outcome = SG_OUTCOME_DRY_RUN, .revoked = revoked,
 		    .nrevoked = nrev, .restored = restored, .nrestored = nres,
@@ -1920,8 +1940,9 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			struct drift_rule *known = drift_find(d, p->key,
 			    &dd->unexpected[i]);
 
-			if (known != NULL && known->reverted)
-				continue;	/* being revoked already */
+			if (known != NULL && (known->reverted ||
+			    known->audited))
+				continue;	/* acted on or reported */
 			if (wait) {
 				if (known == NULL)
 					known = drift_add(d, p->key,
@@ -1957,6 +1978,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    "would revert %s", g->id, p->region, list);
 				queue_notice(d, &note, "drift", f.action,
 				    "unknown");
+				/* Reported once; nothing to attribute. */
 				for (i = 0; i < n; i++) {
 					struct drift_rule *x = drift_find(d,
 					    p->key, &act[i]);
@@ -1964,7 +1986,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 					if (x == NULL)
 						x = drift_add(d, p->key,
 						    &act[i]);
-					x->reverted = true;
+					x->audited = true;
 				}
 				continue;
 			}
@@ -2011,7 +2033,25 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			ec2params_modify(g->id, dd->was, dd->nmodified,
 			    &params);
 			if (ec2_call(d, p->acct, p->region,
-			    SG_MODIFY_RULES_ACTION, &params, NULL, &err) == 0)
+			    SG_MODIFY_RULES_ACTION, &params, NULL, &err) == 0) {
+				struct sg_rule was[64], now_r[64];
+				size_t m = dd->nmodified < 64 ? dd->nmodified :
+				    64;
+				struct sg_notice note = {
+					.group_id = g->id, .region = p->region,
+					.account = p->acct->label,
+					.event_time = now_text,
+					.outcome = SG_OUTCOME_REVERTED,
+					.revoked = now_r, .nrevoked = m,
+					.restored = was, .nrestored = m,
+					.note = "modified rules put back by the "
+					    "drift check",
+				};
+
+				for (i = 0; i < m; i++) {
+					was[i] = dd->was[i].rule;
+					now_r[i] = dd->modified[i].rule;
+				}
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_REVERTED,
 				    .group_id = g->id, .region = p->region,
@@ -2019,7 +2059,9 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    "drift on %s (%s): put %zu modified rule%s "
 				    "back", g->id, p->region, dd->nmodified,
 				    dd->nmodified == 1 ? "" : "s");
-			else {
+				queue_notice(d, &note, "drift", "reverted",
+				    "unknown");
+			} else {
 				awserr_format(&err, why, sizeof(why));
 				log_warnx("drift on %s (%s): cannot put "
 				    "modified rules back: %s", g->id,
@@ -2039,7 +2081,22 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			    SG_AUTHORIZE_EGRESS_ACTION :
 			    SG_AUTHORIZE_INGRESS_ACTION, &params, NULL,
 			    &err) == 0 || sg_streq(err.code,
-			    "InvalidPermission.Duplicate"))
+			    "InvalidPermission.Duplicate")) {
+				struct sg_rule back[64];
+				size_t m = dd->nmissing < 64 ? dd->nmissing :
+				    64;
+				struct sg_notice note = {
+					.group_id = g->id, .region = p->region,
+					.account = p->acct->label,
+					.event_time = now_text,
+					.outcome = SG_OUTCOME_REVERTED,
+					.restored = back, .nrestored = m,
+					.note = "baseline rules put back by the "
+					    "drift check",
+				};
+
+				for (i = 0; i < m; i++)
+					back[i] = dd->missing[i].rule;
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_REVERTED,
 				    .group_id = g->id, .region = p->region,
@@ -2047,7 +2104,9 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    "drift on %s (%s): restored %zu baseline "
 				    "rule%s", g->id, p->region, dd->nmissing,
 				    dd->nmissing == 1 ? "" : "s");
-			else {
+				queue_notice(d, &note, "drift", "reverted",
+				    "unknown");
+			} else {
 				awserr_format(&err, why, sizeof(why));
 				log_warnx("drift on %s (%s): cannot restore "
 				    "baseline rules: %s", g->id, p->region,

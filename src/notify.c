@@ -116,7 +116,8 @@ notify_compose(const struct sg_notice *n, const char *subject_prefix,
 	}
 	for (i = 0; i < n->nrestored; i++)
 		rule_line(body, n->outcome == SG_OUTCOME_DRY_RUN ?
-		    "would_restore" : "restored", &n->restored[i]);
+		    "would_restore" : n->outcome == SG_OUTCOME_FAILED ?
+		    "failed" : "restored", &n->restored[i]);
 	/* Rules the record names but sgguard could not read cannot be
 	 * revoked by it: a person has to look. */
 	for (i = 0; i < n->nunparsed; i++)

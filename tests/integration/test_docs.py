@@ -4,13 +4,16 @@
 The man pages must render without a warning and document every option
 the binary prints in --help and every configuration key config.c accepts;
 the journal catalog must explain every MESSAGE_ID of include/log.h (and
-nothing else); the CloudFormation template must pass cfn-lint and grant
-what docs/iam-policy.json grants; `make install` must lay out the expected
-tree, keep a changed configuration, and `make uninstall` remove the rest.
+nothing else); the CloudFormation templates must pass cfn-lint and grant
+what the policy files grant (docs/iam-policy.json always, the restore and
+accounts policies only under the parameters that enable them), narrowed;
+`make install` must lay out the expected tree, keep a changed
+configuration, and `make uninstall` remove the rest.
 
 make runs against the tree that is already built (harness.BUILD, with -o so
 that nothing is rebuilt), never against the developer's system.
 """
+import glob
 import json
 import os
 import re
@@ -27,7 +30,11 @@ MAN8 = os.path.join(ROOT, "docs", "sgguard.8")
 MAN5 = os.path.join(ROOT, "docs", "sgguard.ini.5")
 CATALOG = os.path.join(ROOT, "systemd", "sgguard.catalog")
 CFN = os.path.join(ROOT, "docs", "cloudformation.yaml")
+CFN_TARGET = os.path.join(ROOT, "docs", "cloudformation-target-account.yaml")
 POLICY = os.path.join(ROOT, "docs", "iam-policy.json")
+POLICY_RESTORE = os.path.join(ROOT, "docs", "iam-policy-restore.json")
+POLICY_ACCOUNTS = os.path.join(ROOT, "docs", "iam-policy-accounts.json")
+README = os.path.join(ROOT, "README.md")
 CONFIG_C = os.path.join(ROOT, "src", "config.c")
 LOG_H = os.path.join(ROOT, "include", "log.h")
 UNIT = os.path.join(ROOT, "systemd", "sgguard.service")
@@ -111,7 +118,8 @@ def man8_sections():
     text = render(MAN8)
     want = ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "SIGNALS",
             "FILES", "ENVIRONMENT", "LOGGING", "NOTIFICATIONS", "HOW THE CURSOR MOVES",
-            "CREDENTIALS", "IAM", "SECURITY", "EXAMPLES", "SEE ALSO"]
+            "BASELINES AND DRIFT", "EGRESS", "MODIFIED RULES", "RESTORE", "GROUPS BY TAG",
+            "ACCOUNTS", "CREDENTIALS", "IAM", "SECURITY", "EXAMPLES", "SEE ALSO"]
     have = re.findall(r"^([A-Z][A-Z ]*[A-Z])$", text, re.M)
     have = [h for h in have if h in want]
     assert have == want, have
@@ -121,6 +129,33 @@ def man8_sections():
     sigs = section(text, "SIGNALS")
     for sig in ("SIGTERM", "SIGINT", "SIGHUP"):
         assert sig in sigs, sig
+
+
+# Every subject a notification can have (src/notify.c, src/digest.c).
+SUBJECTS = ("AUTO-MITIGATED", "DRY-RUN", "FAILED", "ATTRIBUTED", "CREATED", "DELETED",
+            "DIGEST")
+
+
+@case("sgguard.8 documents every notification subject, the state files and the drift target")
+def man8_issue6():
+    text = render(MAN8)
+    notes = words(section(text, "NOTIFICATIONS"))
+    for subject in SUBJECTS:
+        assert re.search(r"PREFIX %s GROUP \(REGION\)" % re.escape(subject), notes), subject
+    for line in ("restored:", "would_restore:", "note:", "event: "):
+        assert line in notes, line
+    files = section(text, "FILES")
+    for name in ("state.json", "baselines.json"):
+        assert name in files, name
+    drift = words(section(text, "BASELINES AND DRIFT"))
+    assert "drift_interval + 2 seconds" in drift, drift
+    for word in ("ATTRIBUTED", "allow_principal", "lookback", "DescribeSecurityGroupRules"):
+        assert word in drift, word
+    for sec, word in (("EGRESS", "allow_egress"), ("RESTORE", "restore = yes"),
+                      ("MODIFIED RULES", "ModifySecurityGroupRules"),
+                      ("GROUPS BY TAG", "DescribeSecurityGroups"),
+                      ("ACCOUNTS", "AssumeRole")):
+        assert word in words(section(text, sec)), (sec, word)
 
 
 @case("the SYNOPSIS is the contract's command line, and --help's")
@@ -193,14 +228,29 @@ def keys_from_binary(sections):
     return out
 
 
+# How SECTIONS AND KEYS of sgguard.ini.5 heads each kind of section.
+MAN5_HEADERS = {
+    "sgguard": "[sgguard]",
+    "aws": "[aws]",
+    "notify": "[notify]",
+    "group": "[group ID]",
+    "groups": "[groups tag:KEY=VALUE]",
+    "account": "[account NAME]",
+}
+
+
 def keys_from_man5():
     """{section: {key}} from SECTIONS AND KEYS of sgguard.ini.5."""
     body = section(render(MAN5), "SECTIONS AND KEYS")
     keys, cur = {}, None
     for line in body.splitlines():
-        m = re.match(r"^   \[(\w+)(?:\s[^\]]*)?\]\s*$", line)
+        m = re.match(r"^   (\[(\w+)(?:\s[^\]]*)?\])\s*$", line)
         if m:
-            cur = m.group(1)
+            cur = m.group(2)
+            assert MAN5_HEADERS.get(cur) == m.group(1), \
+                "subsection %r of SECTIONS AND KEYS: write it as %r" % (
+                    m.group(1), MAN5_HEADERS.get(cur, "a known section"))
+            assert cur not in keys, "two subsections for [%s]" % cur
             keys[cur] = set()
             continue
         m = re.match(r"^       ([a-z][a-z0-9_]*) = ", line)
@@ -223,6 +273,8 @@ def keys_documented():
         "sgguard.ini.5 lacks: %s" % sorted(set(src) - set(doc))
     assert set(doc) <= set(src), "sections documented in sgguard.ini.5 that config.c " \
         "does not accept: %s" % sorted(set(doc) - set(src))
+    assert set(src) <= set(MAN5_HEADERS), "a new kind of section: add its header to " \
+        "MAN5_HEADERS: %s" % sorted(set(src) - set(MAN5_HEADERS))
     for sec in src:
         missing = sorted(src[sec] - doc[sec])
         extra = sorted(doc[sec] - src[sec])
@@ -230,11 +282,33 @@ def keys_documented():
         assert not extra, "[%s] keys documented but not accepted: %s" % (sec, extra)
 
 
-@case("the example of sgguard.ini.5 and etc/sgguard.ini pass sgguard -t")
+def example_keys(lines):
+    """{section: {key}} of an INI text, keys set or commented out (;key = ...)."""
+    keys, cur = {}, None
+    for line in lines:
+        m = re.match(r"^\[(\w+)(?:\s[^\]]*)?\]", line)
+        if m:
+            cur = m.group(1)
+            keys.setdefault(cur, set())
+            continue
+        m = re.match(r"^;?\s*([a-z][a-z0-9_]*)\s*=", line)
+        if m and cur:
+            keys[cur].add(m.group(1))
+    return keys
+
+
+@case("the example of sgguard.ini.5 and etc/sgguard.ini pass sgguard -t; the example has all keys")
 def examples_valid():
     text = render(MAN5, width=200)
     body = section(text, "EXAMPLE")
     lines = [ln[7:] if ln.startswith("       ") else ln for ln in body.splitlines()]
+    # Every section kind and every key, in its section, set or commented out.
+    src = keys_from_source()
+    have = example_keys(lines)
+    for sec in src:
+        assert sec in have, "the EXAMPLE of sgguard.ini.5 has no [%s ...] section" % sec
+        missing = sorted(src[sec] - have[sec])
+        assert not missing, "[%s] keys not in the EXAMPLE of sgguard.ini.5: %s" % (sec, missing)
     d = tempfile.mkdtemp(prefix="sgguard-docs-")
     try:
         path = os.path.join(d, "example.ini")
@@ -246,6 +320,9 @@ def examples_valid():
             assert r.stdout.startswith("configuration OK: "), r.stdout
         r = run_bin(["-t", "-c", path])
         assert "groups: 2 in 2 regions" in r.stdout, r.stdout
+        assert "groups by tag: 1 section" in r.stdout, r.stdout
+        assert re.search(r"^account \w+: role arn:", r.stdout, re.M), r.stdout
+        assert re.search(r"^drift: ", r.stdout, re.M), r.stdout
     finally:
         shutil.rmtree(d)
 
@@ -311,33 +388,200 @@ def catalog_journalctl():
         shutil.rmtree(d)
 
 
-# --- CloudFormation ---------------------------------------------------------
+# --- CloudFormation and the policy files ------------------------------------
 
-@case("cfn-lint finds nothing in docs/cloudformation.yaml")
+TEMPLATES = sorted(glob.glob(os.path.join(ROOT, "docs", "*.yaml")))
+
+
+@case("cfn-lint finds nothing in any template of docs/")
 def cfn_lint():
     if shutil.which("cfn-lint") is None:
         harness.skip("cfn-lint is not installed (pip install cfn-lint)")
-    r = subprocess.run(["cfn-lint", "--", CFN], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0 and (r.stdout + r.stderr).strip() == "", r.stdout + r.stderr
+    assert CFN in TEMPLATES and CFN_TARGET in TEMPLATES, TEMPLATES
+    for path in TEMPLATES:
+        r = subprocess.run(["cfn-lint", "--", path], capture_output=True, text=True,
+                           timeout=300)
+        out = (r.stdout + r.stderr).strip()
+        assert r.returncode == 0 and out == "", "%s:\n%s" % (path, out)
 
 
-@case("the template grants exactly the actions of docs/iam-policy.json, narrowed")
-def cfn_matches_policy():
-    with open(POLICY) as f:
+def load_template(path):
+    """A template as plain data: !Ref X -> {"Ref": X}, !Sub/!If/... -> {"Fn::...": ...}."""
+    try:
+        import yaml
+    except ImportError:
+        harness.skip("PyYAML is not installed (python3-yaml)")
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tagged(loader, suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {"Ref" if suffix == "Ref" else "Fn::" + suffix: value}
+
+    Loader.add_multi_constructor("!", tagged)
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=Loader)
+
+
+def as_set(v):
+    return {v} if isinstance(v, str) else set(v)
+
+
+def policy_actions(path):
+    with open(path) as f:
         policy = json.load(f)
-    want = set()
+    acts = set()
     for st in policy["Statement"]:
-        acts = st["Action"]
-        want.update([acts] if isinstance(acts, str) else acts)
-    text = read(CFN)
-    granted = set(re.findall(r"^\s+Action: ([a-z0-9]+:[A-Za-z]+)\s*$", text, re.M))
-    granted.discard("sts:AssumeRole")       # the trust policy, not the grant
-    assert granted == want, (granted, want)
-    assert "security-group/*" in text and "${AWS::Partition}" in text
-    assert re.search(r"Action: sns:Publish\s+Resource: !Ref AlertTopic", text)
+        assert st["Effect"] == "Allow" and "NotAction" not in st, (path, st)
+        acts |= as_set(st["Action"])
+    return policy, acts
+
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+# Actions without resource-level permissions: "*" is the only choice.
+STAR_OK = {"cloudtrail:LookupEvents", "ec2:DescribeSecurityGroupRules",
+           "ec2:DescribeSecurityGroups"}
+
+
+def grants(tpl, role):
+    """{condition or None: {action}} of the inline policies of a role, and
+    the statements, each checked for narrowed resources."""
+    res = tpl["Resources"][role]
+    assert res["Type"] == "AWS::IAM::Role", res
+    out, stmts = {}, []
+    for pol in res["Properties"]["Policies"]:
+        for st in pol["PolicyDocument"]["Statement"]:
+            cond = None
+            if isinstance(st, dict) and set(st) == {"Fn::If"}:
+                cond, st, other = st["Fn::If"]
+                assert other == NO_VALUE, "an optional statement is there or not: %r" % other
+                assert cond in tpl["Conditions"], cond
+            assert st["Effect"] == "Allow", st
+            assert not {"NotAction", "NotResource"} & set(st), st
+            acts = as_set(st["Action"])
+            out.setdefault(cond, set()).update(acts)
+            stmts.append((cond, st))
+            resource = st["Resource"]
+            if resource == "*":
+                assert acts <= STAR_OK, "%s on \"*\": narrow it" % sorted(acts - STAR_OK)
+            elif acts & {"sns:Publish", "sts:AssumeRole"}:
+                assert len(acts) == 1 and isinstance(resource, dict) and "Ref" in resource, st
+            else:
+                assert all(a.startswith("ec2:") for a in acts), st
+                assert isinstance(resource, list) and resource, st
+                for r in resource:
+                    arn = r.get("Fn::Sub") if isinstance(r, dict) else None
+                    assert isinstance(arn, str), "%r: write it with !Sub" % r
+                    assert arn.startswith("arn:${AWS::Partition}:ec2:") and \
+                        re.search(r":\$\{AWS::AccountId\}:security-group(-rule)?/\*$", arn), arn
+    return out, stmts
+
+
+def parameter_default(tpl, name, default, allowed=None):
+    p = tpl["Parameters"][name]
+    assert p.get("Default") == default, (name, p)
+    if allowed is not None:
+        assert sorted(p.get("AllowedValues", [])) == sorted(allowed), (name, p)
+
+
+@case("cloudformation.yaml grants docs/iam-policy.json, restore only with EnableRestore, "
+      "sts:AssumeRole only with TargetRoleArns, all narrowed")
+def cfn_matches_policy():
+    tpl = load_template(CFN)
+    _, base = policy_actions(POLICY)
+    _, restore = policy_actions(POLICY_RESTORE)
+    _, accounts = policy_actions(POLICY_ACCOUNTS)
+    assert restore == {"ec2:AuthorizeSecurityGroupIngress",
+                       "ec2:AuthorizeSecurityGroupEgress"}, restore
+    assert accounts == {"sts:AssumeRole"}, accounts
+    assert not (base & (restore | accounts)), base
+    got, stmts = grants(tpl, "GuardRole")
+    assert set(got) == {None, "RestoreEnabled", "HasTargetRoles"}, got
+    assert got[None] == base, (got[None], base)
+    assert got["RestoreEnabled"] == restore, got
+    assert got["HasTargetRoles"] == accounts, got
+    # Both optional parts are off unless a parameter turns them on.
+    conds = tpl["Conditions"]
+    parameter_default(tpl, "EnableRestore", "false", ["false", "true"])
+    assert conds["RestoreEnabled"] == {"Fn::Equals": [{"Ref": "EnableRestore"}, "true"]}, conds
+    parameter_default(tpl, "TargetRoleArns", "")
+    assert tpl["Parameters"]["TargetRoleArns"]["Type"] == "CommaDelimitedList"
+    assert conds["HasTargetRoles"] == {"Fn::Not": [{"Fn::Equals": [
+        {"Fn::Join": ["", {"Ref": "TargetRoleArns"}]}, ""]}]}, conds
+    for cond, st in stmts:
+        if "sns:Publish" in as_set(st["Action"]):
+            assert st["Resource"] == {"Ref": "AlertTopic"}, st
+        if "sts:AssumeRole" in as_set(st["Action"]):
+            assert st["Resource"] == {"Ref": "TargetRoleArns"}, st
+    # Only EC2 may assume the guard's role.
+    role = tpl["Resources"]["GuardRole"]["Properties"]
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                      "Action": "sts:AssumeRole"}], trust
     for out in ("TopicArn", "RoleArn", "InstanceProfileName", "InstanceProfileArn"):
-        assert re.search(r"^  %s:" % out, text, re.M), out
-    assert re.search(r"^  HasAlertEmail:", text, re.M)
+        assert out in tpl["Outputs"], out
+    assert "HasAlertEmail" in conds
+
+
+@case("cloudformation-target-account.yaml: the role sgguard trusting the guard (ExternalId "
+      "optional) with docs/iam-policy.json minus sns:Publish, restore only with EnableRestore")
+def cfn_target_matches_policy():
+    tpl = load_template(CFN_TARGET)
+    _, base = policy_actions(POLICY)
+    _, restore = policy_actions(POLICY_RESTORE)
+    accounts, _ = policy_actions(POLICY_ACCOUNTS)
+    got, _ = grants(tpl, "TargetRole")
+    assert set(got) == {None, "RestoreEnabled"}, got
+    # Notifications are published with the guard's own credentials.
+    assert got[None] == base - {"sns:Publish"}, (got[None], base)
+    assert got["RestoreEnabled"] == restore, got
+    parameter_default(tpl, "EnableRestore", "false", ["false", "true"])
+    conds = tpl["Conditions"]
+    assert conds["RestoreEnabled"] == {"Fn::Equals": [{"Ref": "EnableRestore"}, "true"]}, conds
+    # The name docs/iam-policy-accounts.json lets the guard assume.
+    role = tpl["Resources"]["TargetRole"]["Properties"]
+    assert role["RoleName"] == {"Ref": "RoleName"}, role
+    names = {st["Resource"].rsplit(":role/", 1)[1] for st in accounts["Statement"]}
+    parameter_default(tpl, "RoleName", names.pop())
+    assert not names
+    # Trust: the guard's principal only, the external id when one is given.
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert len(trust) == 1, trust
+    assert trust[0]["Effect"] == "Allow" and trust[0]["Action"] == "sts:AssumeRole", trust
+    assert trust[0]["Principal"] == {"AWS": {"Ref": "TrustedGuardPrincipal"}}, trust
+    assert "Default" not in tpl["Parameters"]["TrustedGuardPrincipal"]
+    assert trust[0]["Condition"] == {"Fn::If": [
+        "HasExternalId", {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
+        NO_VALUE]}, trust
+    parameter_default(tpl, "ExternalId", "")
+    assert tpl["Parameters"]["ExternalId"].get("NoEcho") is True
+    assert conds["HasExternalId"] == {"Fn::Not": [{"Fn::Equals": [
+        {"Ref": "ExternalId"}, ""]}]}, conds
+    assert "RoleArn" in tpl["Outputs"]
+
+
+@case("sgguard.8 (IAM) and README.md name every policy file and every action in them")
+def iam_documented():
+    iam = words(section(render(MAN8), "IAM"))
+    readme = read(README)
+    for path in (POLICY, POLICY_RESTORE, POLICY_ACCOUNTS):
+        _, acts = policy_actions(path)
+        name = os.path.basename(path)
+        assert name in iam, "IAM of sgguard.8 does not name %s" % name
+        assert "docs/" + name in readme, "README.md does not name docs/%s" % name
+        for act in acts:
+            assert act in iam, "IAM of sgguard.8 does not name %s (%s)" % (act, name)
+            assert act in readme, "README.md does not name %s (%s)" % (act, name)
+    for path in TEMPLATES:
+        name = os.path.basename(path)
+        assert name in iam, "IAM of sgguard.8 does not name %s" % name
+        assert "docs/" + name in readme, "README.md does not name docs/%s" % name
 
 
 # --- make install / uninstall ----------------------------------------------
