@@ -107,7 +107,7 @@ check: deps
 # run as root; otherwise the exact command is printed and deps fails.
 DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev \
             libsystemd-dev libinih-dev libexpat1-dev libcmocka-dev python3 python3-pip \
-            faketime valgrind cppcheck clang-tidy clang
+            faketime valgrind cppcheck clang-tidy clang libclang-rt-14-dev
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -45,6 +45,8 @@ void	 notify_compose(const struct sg_notice *, const char *subject_prefix,
 
 /* SNS subjects: printable ASCII, fewer than 100 characters. */
 #define SG_SUBJECT_MAX	99
+/* Rule lines of one kind listed at most (then a count). */
+#define SG_NOTIFY_RULES_MAX	200
 
 /*
  * Compose one message. revoked_ok[i] tells whether plan->revoke[i] was

@@ -55,7 +55,8 @@ int	 policy_decide(const struct sg_config *, const struct sg_event *,
 	    const struct sg_self *, struct sg_plan *);
 void	 policy_plan_free(struct sg_plan *);
 /* The watched group of an event (same id, same region), or NULL; when
- * the id is watched in another region, *elsewhere says where. */
+ * the id is watched in another region, *elsewhere (may be NULL) says
+ * where. */
 const struct sg_group_cfg *policy_find_group(const struct sg_config *,
 	    const struct sg_event *, const struct sg_group_cfg **elsewhere);
 /* The allow_principal glob that admits the event's principal (user ARN,

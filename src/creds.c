@@ -664,7 +664,7 @@ creds_read_file(const char *path, size_t max, char **out, char *err,
 	int fd;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
 		creds_err(err, errlen, "%s: %s", path, strerror(errno));

@@ -1907,6 +1907,17 @@ drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 	return dr;
 }
 
+/* The plain rules of up to 64 group rules into out (64 long). */
+static size_t
+rules_of(struct sg_rule *out, const struct sg_group_rule *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 64; i++)
+		out[i] = in[i].rule;
+	return i;
+}
+
 /*
  * One group's drift. Without allow_principal nobody may change the group,
  * so what is unexpected goes at once; otherwise the record decides, and
@@ -2035,8 +2046,8 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			if (ec2_call(d, p->acct, p->region,
 			    SG_MODIFY_RULES_ACTION, &params, NULL, &err) == 0) {
 				struct sg_rule was[64], now_r[64];
-				size_t m = dd->nmodified < 64 ? dd->nmodified :
-				    64;
+				size_t m = rules_of(was, dd->was,
+				    dd->nmodified);
 				struct sg_notice note = {
 					.group_id = g->id, .region = p->region,
 					.account = p->acct->label,
@@ -2048,10 +2059,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 					    "drift check",
 				};
 
-				for (i = 0; i < m; i++) {
-					was[i] = dd->was[i].rule;
-					now_r[i] = dd->modified[i].rule;
-				}
+				rules_of(now_r, dd->modified, m);
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_REVERTED,
 				    .group_id = g->id, .region = p->region,
@@ -2083,8 +2091,8 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			    &err) == 0 || sg_streq(err.code,
 			    "InvalidPermission.Duplicate")) {
 				struct sg_rule back[64];
-				size_t m = dd->nmissing < 64 ? dd->nmissing :
-				    64;
+				size_t m = rules_of(back, dd->missing,
+				    dd->nmissing);
 				struct sg_notice note = {
 					.group_id = g->id, .region = p->region,
 					.account = p->acct->label,
@@ -2095,8 +2103,6 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 					    "drift check",
 				};
 
-				for (i = 0; i < m; i++)
-					back[i] = dd->missing[i].rule;
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_REVERTED,
 				    .group_id = g->id, .region = p->region,

@@ -107,6 +107,14 @@ notify_compose(const struct sg_notice *n, const char *subject_prefix,
 	for (i = 0; i < n->nrevoked; i++) {
 		const char *key = "revoked";
 
+		/* SNS takes 256 KB: a hostile record with thousands of
+		 * sources must not make the message undeliverable. */
+		if (i == SG_NOTIFY_RULES_MAX) {
+			buf_printf(body, "note: %zu more rules not listed\n",
+			    n->nrevoked - i);
+			break;
+		}
+
 		if (n->outcome == SG_OUTCOME_DRY_RUN)
 			key = "would_revoke";
 		else if (n->outcome == SG_OUTCOME_FAILED &&
@@ -114,15 +122,15 @@ notify_compose(const struct sg_notice *n, const char *subject_prefix,
 			key = "failed";
 		rule_line(body, key, &n->revoked[i]);
 	}
-	for (i = 0; i < n->nrestored; i++)
+	for (i = 0; i < n->nrestored && i < SG_NOTIFY_RULES_MAX; i++)
 		rule_line(body, n->outcome == SG_OUTCOME_DRY_RUN ?
 		    "would_restore" : n->outcome == SG_OUTCOME_FAILED ?
 		    "failed" : "restored", &n->restored[i]);
 	/* Rules the record names but sgguard could not read cannot be
 	 * revoked by it: a person has to look. */
-	for (i = 0; i < n->nunparsed; i++)
+	for (i = 0; i < n->nunparsed && i < SG_NOTIFY_RULES_MAX; i++)
 		line(body, "failed", "unreadable rule (see error)");
-	for (i = 0; i < n->nkept; i++)
+	for (i = 0; i < n->nkept && i < SG_NOTIFY_RULES_MAX; i++)
 		rule_line(body, "kept", &n->kept[i]);
 	if (n->outcome == SG_OUTCOME_FAILED && !sg_strempty(n->error))
 		line(body, "error", n->error);

@@ -114,19 +114,21 @@ const struct sg_group_cfg *
 policy_find_group(const struct sg_config *cfg, const struct sg_event *ev,
     const struct sg_group_cfg **elsewhere)
 {
+	const struct sg_group_cfg *other = NULL, *found = NULL;
 	size_t i;
 
-	*elsewhere = NULL;
-	for (i = 0; i < cfg->ngroups; i++) {
+	for (i = 0; i < cfg->ngroups && found == NULL; i++) {
 		if (!sg_streq(cfg->groups[i].id, ev->group_id))
 			continue;
 		if (sg_streq(policy_group_region(cfg, &cfg->groups[i]),
 		    ev->region))
-			return &cfg->groups[i];
-		if (*elsewhere == NULL)
-			*elsewhere = &cfg->groups[i];
+			found = &cfg->groups[i];
+		else if (other == NULL)
+			other = &cfg->groups[i];
 	}
-	return NULL;
+	if (elsewhere != NULL)
+		*elsewhere = other;
+	return found;
 }
 
 /*

@@ -351,7 +351,7 @@ rule_pattern_parse(const char *text, struct sg_rule *r, char *err,
 	memset(r, 0, sizeof(*r));
 	r->from_port = r->to_port = -1;
 	if (text == NULL)
-		text = p = "";
+		p = "";
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;

@@ -101,8 +101,12 @@ state_is_handled(const struct sg_state *st, const char *id)
 }
 
 void
-state_mark_handled(struct sg_state *st, const char *id, time_t t)
+state_mark_handled(struct sg_state *st, const char *event_id,
+    time_t event_time)
 {
+	const char *id = event_id;
+	time_t t = event_time;
+
 	struct sg_handled *slot;
 
 	/* Keep the load factor under 1/2 so probes stay short. */
@@ -244,7 +248,7 @@ state_serialize(const struct sg_state *st)
 }
 
 int
-state_parse(const char *text, size_t len, struct sg_state *st, char *err,
+state_parse(const char *json, size_t len, struct sg_state *st, char *err,
     size_t errlen)
 {
 	json_error_t jerr;
@@ -253,7 +257,7 @@ state_parse(const char *text, size_t len, struct sg_state *st, char *err,
 	size_t i;
 
 	state_init(st);
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(err, errlen, "not JSON (line %d, column %d: %s)",
 		    jerr.line, jerr.column, jerr.text);
