@@ -93,7 +93,7 @@ test-plain:
 	$(MAKE) test BUILD=build
 
 test-san:
-	$(MAKE) test BUILD=build/san SAN=1
+	SGGUARD_TREE_INDEX=1 $(MAKE) test BUILD=build/san SAN=1
 
 # The suite twice: the hardened build, then ASan+UBSan. The final line is
 # the combined "N passed, N failed".

@@ -298,8 +298,12 @@ class Demo:
         with open(POLICY) as f:
             policy = json.load(f)
         self.sgguard_user = aws.create_user("sgguard", policy)
-        actions = [s["Action"] for s in policy["Statement"]]
-        info("IAM user sgguard        policy docs/iam-policy.json: %s" % ", ".join(actions))
+        actions = []
+        for st in policy["Statement"]:
+            a = st["Action"]
+            actions += a if isinstance(a, list) else [a]
+        info("IAM user sgguard        policy docs/iam-policy.json: %d actions (%s)"
+             % (len(actions), ", ".join(actions)))
         info("                        its access key %s is sgguard's credential"
              % self.sgguard_user["access_key_id"])
         self.topic = aws.client("sns").create_topic(Name="sgguard-alerts")["TopicArn"]
@@ -576,7 +580,7 @@ allow_principal = %s
         info("  the same call stayed;")
         info("- alice's change stayed: her role is an allow_principal;")
         info("- one AUTO-MITIGATED message went to the SNS topic;")
-        info("- sgguard needed only the three actions of docs/iam-policy.json, and")
+        info("- sgguard needed only the actions of docs/iam-policy.json, and")
         info("  it stopped cleanly on SIGTERM.")
         info("Next: README.md (install, IAM, systemd), `make check` (the test suite),")
         info("man sgguard and man sgguard.ini (docs/sgguard.8, docs/sgguard.ini.5),")

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# sgguard-test: once
 """The documentation and the install tree, checked against the code.
 
 The man pages must render without a warning and document every option

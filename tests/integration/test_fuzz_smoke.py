@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# sgguard-test: once
 """The fuzz targets of tests/fuzz build and hold on their seeds.
 
 With clang's libFuzzer: build every target (tests/fuzz/run --build), run

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# sgguard-test: once
 """Static analysis is clean: tests/lint (cppcheck and clang-tidy with the
 checked-in configuration) reports no finding.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# sgguard-test: once
 """Tests of localaws, the local AWS of the integration tests (tests/localaws).
 
 Two localaws processes: MAIN (no throttling, no IAM enforcement) for the
