@@ -60,6 +60,7 @@
 #include "state.h"
 #include "sts.h"
 #include "util.h"
+#include "xml.h"
 
 #define DEFAULT_STATE_DIR	"/var/lib/sgguard"
 #define BASELINE_FILE		"baselines.json"
@@ -107,6 +108,8 @@ struct account {
 	struct sg_sts_provider	*sts;		/* NULL: own */
 	bool			 ok;		/* usable this cycle */
 	bool			 failing;	/* said so already */
+	char			 id[16];	/* 12 digits, once known */
+	bool			 asked;		/* GetCallerIdentity tried */
 };
 
 /* One account-region: its window, where its lookups are, what came back. */
@@ -1261,8 +1264,12 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 		plan.nrevoke--;
 	}
 	if (plan.verdict == SG_VERDICT_REVERT && plan.nrevoke == 0 &&
-	    plan.nunparsed == 0)
+	    plan.nunparsed == 0) {
 		plan.verdict = SG_VERDICT_RULES_ALLOWED;
+		snprintf(plan.reason, sizeof(plan.reason), "the baseline "
+		    "already held %s", plan.nkeep == 1 ? "the rule" :
+		    "these rules");
+	}
 	if (plan.verdict == SG_VERDICT_REVERT && plan.egress &&
 	    g->egress == SG_EGRESS_IGNORE) {
 		plan.verdict = SG_VERDICT_IGNORE;
@@ -1711,6 +1718,10 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	f.region = ev.region;
 	f.principal = notify_principal(&ev);
 	name = ev.event_name;
+	/* Learn the account's id for messages that have no record. */
+	if (p->acct->id[0] == '\0' && strlen(ev.account) == 12 &&
+	    strspn(ev.account, "0123456789") == 12)
+		sg_strlcpy(p->acct->id, ev.account, sizeof(p->acct->id));
 	/* Repaired text (bad UTF-8, control characters, cut strings) is
 	 * worth a look on a watched group: someone may be hiding something. */
 	if (!sg_strempty(ev.parse_warning) && !sg_strempty(ev.group_id) &&
@@ -1907,6 +1918,44 @@ drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 	return dr;
 }
 
+/* Ask STS who the credentials are (no permission needed), once. */
+static void
+account_ask_id(struct account *a)
+{
+	struct sg_aws_request req = {
+		.service = SG_AWS_STS,
+		.region = a->d->cfg->region,
+		.action = "GetCallerIdentity",
+	};
+	struct sg_aws_response resp;
+	char id[32];
+
+	if (a->asked)
+		return;
+	a->asked = true;
+	account_sign(a, &req);
+	if (aws_call(a->d->aws, &req, &resp) == 0 &&
+	    xml_find_text(resp.body.data ? resp.body.data : "", resp.body.len,
+	    "GetCallerIdentityResult/Account", id, sizeof(id)) == 1 &&
+	    strlen(id) == 12)
+		sg_strlcpy(a->id, id, sizeof(a->id));
+	aws_response_free(&resp);
+}
+
+/* The account a drift message names: the group's owner as EC2 reports
+ * it, else the id its records carry, else the account's name. */
+static const char *
+account_text(struct account *a, const struct sg_group_rule *gr)
+{
+	if (gr->owner_id[0] != '\0')
+		return gr->owner_id;
+	if (a->id[0] == '\0' && a->cfg != NULL)
+		sg_strlcpy(a->id, a->cfg->account_id, sizeof(a->id));
+	if (a->id[0] == '\0')
+		account_ask_id(a);
+	return a->id[0] != '\0' ? a->id : a->label;
+}
+
 /* The plain rules of up to 64 group rules into out (64 long). */
 static size_t
 rules_of(struct sg_rule *out, const struct sg_group_rule *in, size_t n)
@@ -1967,7 +2016,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 		if (n > 0) {
 			struct sg_notice note = {
 				.group_id = g->id, .region = p->region,
-				.account = p->acct->label,
+				.account = account_text(p->acct, &act[0]),
 				.event_time = now_text,
 				.outcome = audit ? SG_OUTCOME_DRY_RUN :
 				    SG_OUTCOME_REVERTED,
@@ -2050,7 +2099,8 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    dd->nmodified);
 				struct sg_notice note = {
 					.group_id = g->id, .region = p->region,
-					.account = p->acct->label,
+					.account = account_text(p->acct,
+					    &dd->modified[0]),
 					.event_time = now_text,
 					.outcome = SG_OUTCOME_REVERTED,
 					.revoked = now_r, .nrevoked = m,
@@ -2095,7 +2145,8 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    dd->nmissing);
 				struct sg_notice note = {
 					.group_id = g->id, .region = p->region,
-					.account = p->acct->label,
+					.account = account_text(p->acct,
+					    &dd->missing[0]),
 					.event_time = now_text,
 					.outcome = SG_OUTCOME_REVERTED,
 					.restored = back, .nrestored = m,

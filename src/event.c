@@ -569,6 +569,13 @@ event_rules(struct event_ctx *c, const json_t *root)
 	    "requestParameters.groupId");
 	ev->group_name = event_get_text(c, rp, "groupName",
 	    "requestParameters.groupName");
+	/* CreateSecurityGroup: the new group's id is only in the answer. */
+	if (*ev->group_id == '\0' &&
+	    sg_streq(ev->event_name, "CreateSecurityGroup")) {
+		free(ev->group_id);
+		ev->group_id = event_get_text(c, re, "groupId",
+		    "responseElements.groupId");
+	}
 	if (!event_is_rule_call(ev->event_name))
 		return;
 

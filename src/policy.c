@@ -151,20 +151,23 @@ policy_principal(const struct sg_group_cfg *g, const struct sg_event *ev,
 			continue;
 		if (!sg_strempty(ev->principal_arn) &&
 		    policy_glob_match(glob, ev->principal_arn)) {
-			*who = ev->principal_arn;
+			if (who != NULL)
+				*who = ev->principal_arn;
 			return glob;
 		}
 		if (ev->principal_type == SG_PRINCIPAL_ASSUMED_ROLE &&
 		    !sg_strempty(ev->issuer_arn) &&
 		    policy_glob_match(glob, ev->issuer_arn)) {
-			*who = ev->issuer_arn;
+			if (who != NULL)
+				*who = ev->issuer_arn;
 			return glob;
 		}
 		if (sg_strempty(ev->principal_arn) &&
 		    !sg_strempty(ev->invoked_by) &&
 		    strncmp(glob, "arn:", 4) != 0 &&
 		    policy_glob_match(glob, ev->invoked_by)) {
-			*who = ev->invoked_by;
+			if (who != NULL)
+				*who = ev->invoked_by;
 			return glob;
 		}
 	}
