@@ -40,6 +40,11 @@ struct sg_notice {
 	const char		*note;		/* a last "note:" line */
 };
 
+/* "<prefix> WORD <group> (<region>)": printable ASCII, under 100
+ * characters; the prefix gives way first. */
+void	 notify_subject(const char *word, const char *group_id,
+	    const char *region, const char *subject_prefix,
+	    struct sg_buf *subject);
 void	 notify_compose(const struct sg_notice *, const char *subject_prefix,
 	    struct sg_buf *subject, struct sg_buf *body);
 

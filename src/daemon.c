@@ -1070,8 +1070,36 @@ entry_cmp(const void *a, const void *b)
 
 /* --- notifications ---------------------------------------------------- */
 
+/*
+ * Folded messages wait in the state's pending list as digest items,
+ * "digest-item:REGION/GROUP:EVENT", so a crash loses none; publish_pending
+ * sends all items of a group as one digest once the first is due.
+ */
+#define DIGEST_ITEM		"digest-item:"
+
+static void
+digest_key(const char *region, const char *gid, char *out, size_t size)
+{
+	snprintf(out, size, DIGEST_ITEM "%s/%s:", region, gid);
+}
+
+/* Make every digest item of a group (all groups: gid NULL) due now. */
+static void
+digest_due(struct daemon *d, const char *key, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < d->state.npending; i++)
+		if (strncmp(d->state.pending[i].event_id, key != NULL ? key :
+		    DIGEST_ITEM, strlen(key != NULL ? key : DIGEST_ITEM)) ==
+		    0 && d->state.pending[i].next_attempt > now) {
+			d->state.pending[i].next_attempt = now;
+			d->state.dirty = true;
+		}
+}
+
 /* Queue one message, unless more than ten for this group within a minute
- * fold it into a digest (sent when due). */
+ * fold it into a digest. */
 static void
 queue_notice(struct daemon *d, const struct sg_notice *n, const char *id,
     const char *action, const char *principal)
@@ -1079,48 +1107,96 @@ queue_notice(struct daemon *d, const struct sg_notice *n, const char *id,
 	struct sg_buf subject, body;
 	const char *region = n->ev != NULL ? n->ev->region : n->region;
 	const char *gid = n->ev != NULL ? n->ev->group_id : n->group_id;
+	char key[160], item[4200], safe[4096];
 	time_t now = time(NULL);
+	enum sg_digest_verdict v;
 
 	if (d->cfg->topic_arn == NULL)
 		return;
 	buf_init(&subject);
 	buf_init(&body);
-	switch (digest_offer(&d->digest, region, gid, id, action, principal,
-	    now)) {
-	case SG_DIGEST_SEND:
+	v = digest_offer(&d->digest, region, gid, id, action, principal, now);
+	if (v == SG_DIGEST_SEND) {
 		notify_compose(n, d->cfg->subject_prefix, &subject, &body);
 		state_add_pending(&d->state, id, d->cfg->topic_arn,
 		    subject.data, body.data, now);
-		break;
-	case SG_DIGEST_FOLD:
-		break;
-	case SG_DIGEST_FLUSH:
-		while (digest_take(&d->digest, now, false,
-		    d->cfg->subject_prefix, &subject, &body) == 1)
-			state_add_pending(&d->state, "digest",
-			    d->cfg->topic_arn, subject.data, body.data, now);
-		break;
+	} else {
+		digest_key(region, gid, key, sizeof(key));
+		notify_subject("DIGEST", gid, region, d->cfg->subject_prefix,
+		    &subject);
+		log_sanitize(principal != NULL ? principal : "", safe,
+		    sizeof(safe));
+		snprintf(item, sizeof(item), "%s%s", key, id);
+		buf_printf(&body, "event: %s %s %s", id, action, safe);
+		state_add_pending(&d->state, item, d->cfg->topic_arn,
+		    subject.data, body.data, now + SG_DIGEST_WINDOW);
+		if (v == SG_DIGEST_FLUSH)
+			digest_due(d, key, now);
 	}
 	buf_free(&subject);
 	buf_free(&body);
 }
 
-/* Digests that fell due (all of them at the end of a run). */
+/* Close digests that fell due (all of them at the end of a run) and make
+ * their items due. */
 static void
 flush_digests(struct daemon *d, bool all)
 {
 	struct sg_buf subject, body;
+	time_t now = time(NULL);
 
-	if (d->cfg->topic_arn == NULL)
-		return;
 	buf_init(&subject);
 	buf_init(&body);
-	while (digest_take(&d->digest, time(NULL), all,
-	    d->cfg->subject_prefix, &subject, &body) == 1)
-		state_add_pending(&d->state, "digest", d->cfg->topic_arn,
-		    subject.data, body.data, time(NULL));
+	while (digest_take(&d->digest, now, all, "", &subject, &body) == 1)
+		;
 	buf_free(&subject);
 	buf_free(&body);
+	if (all)
+		digest_due(d, NULL, now);
+}
+
+/* Publish the digest that item i opens: every item of its group. */
+static int
+publish_digest(struct daemon *d, size_t i, struct sg_aws_error *err)
+{
+	const struct sg_pending *first = &d->state.pending[i];
+	const char *sep = strchr(first->event_id + strlen(DIGEST_ITEM), ':');
+	size_t klen = sep != NULL ? (size_t)(sep - first->event_id) + 1 :
+	    strlen(first->event_id), j, n = 0;
+	char region_group[160];
+	struct sg_buf body;
+	int rc;
+
+	buf_init(&body);
+	for (j = i; j < d->state.npending; j++)
+		if (strncmp(d->state.pending[j].event_id, first->event_id,
+		    klen) == 0)
+			n++;
+	snprintf(region_group, sizeof(region_group), "%.*s",
+	    (int)(klen - strlen(DIGEST_ITEM) - 1),
+	    first->event_id + strlen(DIGEST_ITEM));
+	buf_printf(&body, "digest: %zu notification%s for this group within "
+	    "a minute, folded into one\n", n, n == 1 ? "" : "s");
+	if ((sep = strchr(region_group, '/')) != NULL)
+		buf_printf(&body, "region: %.*s\ngroup_id: %s\n",
+		    (int)(sep - region_group), region_group, sep + 1);
+	for (j = i; j < d->state.npending; j++)
+		if (strncmp(d->state.pending[j].event_id, first->event_id,
+		    klen) == 0)
+			buf_printf(&body, "%s\n", d->state.pending[j].message);
+	rc = sns_publish(d->aws, first->topic_arn, first->subject, body.data,
+	    err);
+	buf_free(&body);
+	if (rc == 0) {
+		char key[160];
+
+		snprintf(key, sizeof(key), "%.*s", (int)klen, first->event_id);
+		for (j = d->state.npending; j-- > i; )
+			if (strncmp(d->state.pending[j].event_id, key, klen) ==
+			    0)
+				state_remove_pending(&d->state, j);
+	}
+	return rc;
 }
 
 static void
@@ -1847,8 +1923,17 @@ publish_pending(struct daemon *d)
 			continue;
 		}
 		watchdog_ping(d);
-		if (sns_publish(d->aws, p->topic_arn, p->subject, p->message,
-		    &err) == 0) {
+		if (strncmp(p->event_id, DIGEST_ITEM, strlen(DIGEST_ITEM)) ==
+		    0) {
+			if (publish_digest(d, i, &err) == 0) {
+				log_info("digest published to %s",
+				    d->cfg->topic_arn);
+				commit(d);
+				continue;
+			}
+			p = &d->state.pending[i];
+		} else if (sns_publish(d->aws, p->topic_arn, p->subject,
+		    p->message, &err) == 0) {
 			log_info("event %s: notification published to %s",
 			    p->event_id, p->topic_arn);
 			state_remove_pending(&d->state, i);

@@ -49,6 +49,29 @@ rule_line(struct sg_buf *b, const char *key, const struct sg_rule *r)
 }
 
 void
+notify_subject(const char *word, const char *group, const char *region,
+    const char *subject_prefix, struct sg_buf *subject)
+{
+	char tail[160];
+	size_t room;
+
+	/* The group and region are what a reader needs; if anything must
+	 * give way to the 99-character limit it is the prefix. */
+	buf_reset(subject);
+	snprintf(tail, sizeof(tail), "%s %s (%s)", word,
+	    group != NULL ? group : "", region != NULL ? region : "");
+	room = SG_SUBJECT_MAX > strlen(tail) + 1 ?
+	    SG_SUBJECT_MAX - strlen(tail) - 1 : 0;
+	if (!sg_strempty(subject_prefix) && room > 0) {
+		subject_append(subject, subject_prefix, room);
+		buf_putc(subject, ' ');
+	}
+	subject_append(subject, tail, SG_SUBJECT_MAX);
+	if (subject->data == NULL)
+		buf_puts(subject, "");
+}
+
+void
 notify_compose(const struct sg_notice *n, const char *subject_prefix,
     struct sg_buf *subject, struct sg_buf *body)
 {
@@ -63,24 +86,11 @@ notify_compose(const struct sg_notice *n, const char *subject_prefix,
 	const struct sg_event *ev = n->ev;
 	const char *group = ev != NULL ? ev->group_id : n->group_id;
 	const char *region = ev != NULL ? ev->region : n->region;
-	char tail[160];
-	size_t i, room;
+	size_t i;
 
-	/* The group and region are what a reader needs; if anything must
-	 * give way to the 99-character limit it is the prefix. */
-	buf_reset(subject);
 	buf_reset(body);
-	snprintf(tail, sizeof(tail), "%s %s (%s)", words[n->outcome],
-	    group != NULL ? group : "", region != NULL ? region : "");
-	room = SG_SUBJECT_MAX > strlen(tail) + 1 ?
-	    SG_SUBJECT_MAX - strlen(tail) - 1 : 0;
-	if (!sg_strempty(subject_prefix) && room > 0) {
-		subject_append(subject, subject_prefix, room);
-		buf_putc(subject, ' ');
-	}
-	subject_append(subject, tail, SG_SUBJECT_MAX);
-	if (subject->data == NULL)
-		buf_puts(subject, "");
+	notify_subject(words[n->outcome], group, region, subject_prefix,
+	    subject);
 
 	if (ev != NULL) {
 		line(body, "event_id", ev->event_id);
