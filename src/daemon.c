@@ -413,7 +413,7 @@ accounts_refresh(struct daemon *d)
 	char err[1024];
 	size_t i;
 
-	for (i = 1; i < d->naccounts; i++) {
+	for (i = 1; i < d->naccounts && !got_stop; i++) {
 		struct account *a = &d->accounts[i];
 
 		watchdog_ping(d);
@@ -1077,6 +1077,12 @@ entry_cmp(const void *a, const void *b)
  */
 #define DIGEST_ITEM		"digest-item:"
 
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 static void
 digest_key(const char *region, const char *gid, char *out, size_t size)
 {
@@ -1090,9 +1096,8 @@ digest_due(struct daemon *d, const char *key, time_t now)
 	size_t i;
 
 	for (i = 0; i < d->state.npending; i++)
-		if (strncmp(d->state.pending[i].event_id, key != NULL ? key :
-		    DIGEST_ITEM, strlen(key != NULL ? key : DIGEST_ITEM)) ==
-		    0 && d->state.pending[i].next_attempt > now) {
+		if (has_prefix(d->state.pending[i].event_id, key != NULL ? key :
+		    DIGEST_ITEM) && d->state.pending[i].next_attempt > now) {
 			d->state.pending[i].next_attempt = now;
 			d->state.dirty = true;
 		}
@@ -1160,42 +1165,36 @@ static int
 publish_digest(struct daemon *d, size_t i, struct sg_aws_error *err)
 {
 	const struct sg_pending *first = &d->state.pending[i];
-	const char *sep = strchr(first->event_id + strlen(DIGEST_ITEM), ':');
-	size_t klen = sep != NULL ? (size_t)(sep - first->event_id) + 1 :
-	    strlen(first->event_id), j, n = 0;
-	char region_group[160];
+	const char *rg = first->event_id + strlen(DIGEST_ITEM), *sep;
+	char key[200], region_group[160];
 	struct sg_buf body;
+	size_t j, n = 0;
 	int rc;
 
-	buf_init(&body);
-	for (j = i; j < d->state.npending; j++)
-		if (strncmp(d->state.pending[j].event_id, first->event_id,
-		    klen) == 0)
-			n++;
+	/* key: "digest-item:REGION/GROUP:" */
+	sep = strchr(rg, ':');
 	snprintf(region_group, sizeof(region_group), "%.*s",
-	    (int)(klen - strlen(DIGEST_ITEM) - 1),
-	    first->event_id + strlen(DIGEST_ITEM));
+	    sep != NULL ? (int)(sep - rg) : (int)strlen(rg), rg);
+	snprintf(key, sizeof(key), DIGEST_ITEM "%s:", region_group);
+	for (j = i; j < d->state.npending; j++)
+		if (has_prefix(d->state.pending[j].event_id, key))
+			n++;
+	buf_init(&body);
 	buf_printf(&body, "digest: %zu notification%s for this group within "
 	    "a minute, folded into one\n", n, n == 1 ? "" : "s");
 	if ((sep = strchr(region_group, '/')) != NULL)
 		buf_printf(&body, "region: %.*s\ngroup_id: %s\n",
 		    (int)(sep - region_group), region_group, sep + 1);
 	for (j = i; j < d->state.npending; j++)
-		if (strncmp(d->state.pending[j].event_id, first->event_id,
-		    klen) == 0)
+		if (has_prefix(d->state.pending[j].event_id, key))
 			buf_printf(&body, "%s\n", d->state.pending[j].message);
 	rc = sns_publish(d->aws, first->topic_arn, first->subject, body.data,
 	    err);
 	buf_free(&body);
-	if (rc == 0) {
-		char key[160];
-
-		snprintf(key, sizeof(key), "%.*s", (int)klen, first->event_id);
+	if (rc == 0)
 		for (j = d->state.npending; j-- > i; )
-			if (strncmp(d->state.pending[j].event_id, key, klen) ==
-			    0)
+			if (has_prefix(d->state.pending[j].event_id, key))
 				state_remove_pending(&d->state, j);
-	}
 	return rc;
 }
 
@@ -1923,8 +1922,7 @@ publish_pending(struct daemon *d)
 			continue;
 		}
 		watchdog_ping(d);
-		if (strncmp(p->event_id, DIGEST_ITEM, strlen(DIGEST_ITEM)) ==
-		    0) {
+		if (has_prefix(p->event_id, DIGEST_ITEM)) {
 			if (publish_digest(d, i, &err) == 0) {
 				log_info("digest published to %s",
 				    d->cfg->topic_arn);
@@ -2591,6 +2589,9 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		sleep_interruptible(1000L << attempt);
 	}
 	creds_wipe(&c);
+	/* Ready once the configuration, the state and the credentials are
+	 * good: the set-up below may wait on other accounts' STS. */
+	sd_notify(0, "READY=1");
 	/* Baselines kept from an earlier run stay: changes made while
 	 * sgguard was down are judged against them, not absorbed. */
 	guard_setup(&d, false);
@@ -2603,7 +2604,6 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	    d.npollers == 1 ? "" : "s", d.audit ? "audit" : "enforce",
 	    cfg->poll_interval, cfg->lookback,
 	    cfg->drift_interval > 0 ? ", drift check on" : "", d.state_dir);
-	sd_notify(0, "READY=1");
 	status_update(&d);
 
 	next_poll = sg_mono_ms();

@@ -722,7 +722,8 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 	}
 	p->busy = false;
 	p->failed = true;
-	p->failed_at = now;
+	/* From when it failed: a call can take a minute of retries. */
+	p->failed_at = time(NULL);
 	sg_strlcpy(p->last_err, ferr, sizeof(p->last_err));
 	if (p->have_cache && sts_usable(&p->cache, now)) {
 		if (!p->warned) {

@@ -6,10 +6,13 @@ Services: CloudTrail LookupEvents, EC2 RevokeSecurityGroupIngress, SNS
 Publish (all served by one shared localaws, faults injected with its admin
 API), the instance metadata service (an IMDSv2 stand-in on loopback that
 hands out localaws-valid temporary credentials; sgguard runs without any
-key in its environment), and STS (no call in this version: a skip says so).
+key in its environment), and STS AssumeRole (an [account prod] whose
+role_arn is in account 222233334444: sgguard assumes it before each cycle,
+signed by its base keys, and guards a group of that account with it).
 
 Faults: HTTP 500, HTTP 503, throttling (CloudTrail 400 ThrottlingException
-JSON, EC2 503 RequestLimitExceeded XML, SNS 429 Throttled XML, IMDS 429),
+JSON, EC2 503 RequestLimitExceeded XML, SNS 429 Throttled XML, STS 400
+Throttling XML, IMDS 429),
 accept-and-never-answer, connection reset, truncated body (a stand-in that
 promises more bytes than it sends, then closes), 200 with garbage, a 502
 HTML error page, a 200 body over the size cap (SGGUARD_HTTP_MAX_RESPONSE
@@ -23,9 +26,12 @@ that service, then one without. Asserted per cell:
   (c) no lost ground: LookupEvents failed -> state.json cursor unchanged;
       a revoke failed transiently -> the event is not in `handled`;
       a publish failed -> the notification is still pending in state.json;
+      AssumeRole failed -> the account's cursor (prod/REGION) unchanged,
+      its event not handled, the rule still there, nothing published;
   (d) recovery: the next run (fault gone) reverts the rule and notifies,
       exactly once;
-  (e) report: a log line naming the service/operation and the error.
+  (e) report: a log line naming the service/operation (for STS: the
+      account) and the error.
 Plus: a permanent revoke failure (UnauthorizedOperation) -> FAILED
 notification; answers lost after the call happened (EC2, SNS); a few cells
 in daemon mode (the loop goes on, no tight loop over ~10 s, recovery).
@@ -255,9 +261,9 @@ def new_group(w=W):
         VpcId=w["vpc"])["GroupId"]
 
 
-def rules_of(group, w=W):
+def rules_of(group, w=W, creds=None):
     out = set()
-    for r in w["aws"].client("ec2").describe_security_group_rules(
+    for r in w["aws"].client("ec2", creds=creds).describe_security_group_rules(
             Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]:
         if not r["IsEgress"]:
             out.add("%s %s %s" % (r["IpProtocol"], r.get("FromPort"), r.get("CidrIpv4")))
@@ -269,9 +275,11 @@ def messages_for(group, w=W):
 
 
 class Guard:
-    def __init__(self, group, endpoints=None, imds=False, poll=5, w=W):
+    def __init__(self, group, endpoints=None, imds=False, poll=5, w=W, account=None):
         self.w = w
         self.group = group
+        self.account = account          # (name, role_arn): the group is in it
+        self.more = ""                  # more configuration (other groups)
         self.dir = tempfile.mkdtemp(prefix="sgguard-faults-")
         self.state = os.path.join(self.dir, "state")
         self.config = os.path.join(self.dir, "sgguard.ini")
@@ -283,13 +291,17 @@ class Guard:
     def write_config(self, endpoints=None):
         """endpoints: {service: url} overrides ([aws] S_endpoint_url)."""
         eps = "".join("%s_endpoint_url = %s\n" % kv for kv in (endpoints or {}).items())
+        acct, in_acct = "", ""
+        if self.account:
+            acct = "[account %s]\nrole_arn = %s\n" % self.account
+            in_acct = "account = %s\n" % self.account[0]
         with open(self.config, "w") as f:
             f.write("[sgguard]\npoll_interval = %d\nlookback = 900\n"
                     "[aws]\nregion = %s\nendpoint_url = %s\n%s"
-                    "[notify]\ntopic_arn = %s\n"
-                    "[group %s]\nallow = tcp 443 0.0.0.0/0\n"
+                    "[notify]\ntopic_arn = %s\n%s"
+                    "[group %s]\n%sallow = tcp 443 0.0.0.0/0\n%s"
                     % (self.poll, REGION, self.w["aws"].endpoint, eps, self.w["topic"],
-                       self.group))
+                       acct, self.group, in_acct, self.more))
 
     def env(self, extra=None):
         e = {"PATH": os.environ["PATH"], "HOME": self.dir, "SGGUARD_TEST_FAST": "1",
@@ -306,10 +318,10 @@ class Guard:
         e.update(extra or {})
         return e
 
-    def seed(self, cursor):
+    def seed(self, cursor, key="default"):
         os.makedirs(self.state, mode=0o700, exist_ok=True)
         with open(self.state_path, "w") as f:
-            json.dump({"version": 1, "cursors": {"default/%s" % REGION: cursor},
+            json.dump({"version": 1, "cursors": {"%s/%s" % (key, REGION): cursor},
                        "handled": {}, "pending": []}, f)
 
     @property
@@ -411,6 +423,22 @@ SVC = {
            '<MessageId>5f1e0d2c-0000-4000-8000-000000000001</MessageId></PublishResult>'
            '<ResponseMetadata><RequestId>f-2</RequestId></ResponseMetadata>'
            '<!-- %s --></PublishResponse>' % PAD),
+    "sts": dict(
+        action="AssumeRole", ctype="text/xml",
+        e500="InternalFailure", e503="ServiceUnavailable",
+        throttle=(400, '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                       '<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate '
+                       'exceeded</Message></Error><RequestId>f-sts-1</RequestId>'
+                       '</ErrorResponse>'),
+        ok='<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+           '<AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROAFAULTS000000000001:'
+           'sgguard</AssumedRoleId><Arn>arn:aws:sts::222233334444:assumed-role/sgguard/'
+           'sgguard</Arn></AssumedRoleUser><Credentials><AccessKeyId>ASIAFAULTSSTS0000001'
+           '</AccessKeyId><SecretAccessKey>faults-sts-secret-0123456789abcdefghijklmn'
+           '</SecretAccessKey><SessionToken>FQoGZXIvYXdzEFAULTSsts</SessionToken>'
+           '<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult>'
+           '<ResponseMetadata><RequestId>f-3</RequestId></ResponseMetadata>'
+           '<!-- %s --></AssumeRoleResponse>' % PAD),
 }
 FAULTS = ["http500", "http503", "throttle", "hang", "reset", "truncated", "garbage",
           "html502", "oversize"]
@@ -505,9 +533,9 @@ def setup_cell():
     return w, g
 
 
-def mallory_adds(g, port=22, w=W):
+def mallory_adds(g, port=22, w=W, creds=MALLORY):
     """Mallory opens a port on g; returns the EventId of the record."""
-    w["aws"].client("ec2", creds=MALLORY).authorize_security_group_ingress(
+    w["aws"].client("ec2", creds=creds).authorize_security_group_ingress(
         GroupId=g, IpPermissions=[tcp(port)])
     for e in reversed(w["aws"].events()):
         r = e["record"] or {}
@@ -640,21 +668,154 @@ def imds_cell(name):
 
 # --- cells beyond the grid ---------------------------------------------------
 
-def sts_cell():
-    # src/sts.c (AssumeRole for [account] role_arn, issue 6) is tested on its
-    # own (test_sts.py), but the daemon does not call it yet: no run of the
-    # binary reaches STS, so there is nothing to inject a fault into.
+STS_ACCOUNT = "222233334444"
+STS_ROLE = "arn:aws:iam::%s:role/sgguard" % STS_ACCOUNT
+STS_ROOT = {"access_key_id": "AKIAFAULTSOTHERROOT1",
+            "secret_access_key": "faults-other-root-secret-0123456789abc"}
+STS_MALLORY = {"access_key_id": "AKIAFAULTSOTHERMAL01",
+               "secret_access_key": "faults-other-mallory-secret-012345678"}
+STS_ERR = dict(AWS_ERR, garbage=r"kind=bad_response|not XML|unreadable|malformed")
+
+
+def sts_world():
+    """Account 222233334444 (its root key, a mallory, its default VPC). The
+    localaws of this file does not enforce IAM: the base keys ("test", root
+    of the default account) may assume arn:aws:iam::222233334444:role/sgguard
+    and the session keys act in that account (test_sts.py covers the policy
+    side with --auth)."""
+    w = world()
+    if "sts_vpc" not in w:
+        aws = w["aws"]
+        aws.register_key(account=STS_ACCOUNT, type="Root", **STS_ROOT)
+        aws.register_key(account=STS_ACCOUNT, type="IAMUser", name="mallory", **STS_MALLORY)
+        # Built now: moto's first EC2 call in an account makes its default VPC.
+        w["sts_vpc"] = aws.client("ec2", creds=STS_ROOT).describe_vpcs()["Vpcs"][0]["VpcId"]
+    return w
+
+
+def sts_cell(name):
+    """[account prod] cannot be assumed: its groups are skipped this cycle
+    (said, exit 1, nothing lost), and guarded again once STS answers."""
+    setup_cell()
+    w = sts_world()
+    aws = w["aws"]
+    w["n"] += 1
+    g = aws.client("ec2", creds=STS_ROOT).create_security_group(
+        GroupName="faults-sts-%d-%d" % (os.getpid(), w["n"]), Description="fault matrix",
+        VpcId=w["sts_vpc"])["GroupId"]
+    spec, env, eps, trunc = aws_fault("sts", name)
+    guard = Guard(g, endpoints=eps, account=("prod", STS_ROLE))
+    c0 = int(time.time()) - 60
+    guard.seed(c0, key="prod")
+    ev = mallory_adds(g, creds=STS_MALLORY)
+    if spec:
+        aws.fault(**spec)
+    t = time.time()
     try:
-        with open(os.path.join(harness.ROOT, "src", "daemon.c")) as f:
-            wired = "sts_get" in f.read()
-    except OSError:
-        wired = False
-    if wired:
-        harness.skip("the daemon now calls STS (sts_get in src/daemon.c): the STS column "
-                     "of this matrix (AssumeRole x every fault) is still to be written")
-    harness.skip("the daemon makes no STS call in this version (src/sts.c exists but "
-                 "daemon.c does not use it; credentials come from env/files/container/"
-                 "IMDS): nothing to inject an STS fault into yet")
+        r = guard.once(env)
+    finally:
+        aws.clear_faults()
+        if trunc:
+            trunc.close()
+    if trunc:
+        times = trunc.hits
+    else:
+        times = [q["time"] for q in aws.requests(service="sts", action="AssumeRole", since=t)]
+    # (a)
+    no_crash(r.returncode, r.stderr)
+    # (b)
+    n = len(times)
+    print("# sts %s: %d AssumeRole request(s) during the fault, gaps %s" % (
+        name, n, ["%.2f" % x for x in gaps(times)]))
+    assert 1 <= n <= MAX_ATTEMPTS, "%d AssumeRole requests in one run (max %d)" % (
+        n, MAX_ATTEMPTS)
+    if name in RETRIED:
+        assert n >= 2, "a %s fault is transient: it must be retried (saw %d)" % (name, n)
+    if name == "throttle":
+        assert all(x >= 0.9 for x in gaps(times)), "throttled retries sooner than 1 s: %s" % (
+            gaps(times),)
+    # (c): the account was not guarded this run, and nothing says it was.
+    st = guard.read_state()
+    assert st["cursors"] == {"prod/%s" % REGION: c0}, (
+        "cursor moved although the account could not be assumed: %r (was %d)"
+        % (st["cursors"], c0))
+    assert ev not in st["handled"], st
+    assert st["pending"] == [], st["pending"]
+    assert "tcp 22 0.0.0.0/0" in rules_of(g, creds=STS_ROOT), "the rule went away?"
+    assert messages_for(g) == [], messages_for(g)
+    revs = [q for q in aws.requests(service="ec2", action="RevokeSecurityGroupIngress",
+                                    since=t)]
+    assert revs == [], "a revoke without the account's credentials: %r" % revs
+    # (e)
+    err = STS_ERR[name]
+    said = re.findall(r"account prod: .*its groups are not guarded", r.stderr)
+    assert len(said) == 1, "the outage of account prod said %d times" % len(said)
+    assert re.search(r"account prod: .*(%s).*its groups are not guarded" % err, r.stderr), (
+        "no 'account prod' error line matching %r" % err)
+    assert r.returncode == 1, "--once under an STS %s fault must exit 1, got %d" % (
+        name, r.returncode)
+    # (d)
+    if eps:
+        guard.write_config()          # the stand-in goes away with the fault
+    t = time.time()
+    r = guard.once()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, "recovery run exit %d" % r.returncode
+    assert "tcp 22 0.0.0.0/0" not in rules_of(g, creds=STS_ROOT), rules_of(g, creds=STS_ROOT)
+    assert len(aws.requests(service="sts", action="AssumeRole", since=t)) == 1
+    msgs = messages_for(g)
+    assert len(msgs) == 1, "want one notification, got %d: %r" % (len(msgs), msgs)
+    assert msgs[0]["subject"].startswith("[sgguard] AUTO-MITIGATED"), msgs[0]["subject"]
+    st = guard.read_state()
+    assert ev in st["handled"], st
+    assert st["pending"] == [], st["pending"]
+    assert st["cursors"]["prod/%s" % REGION] > c0, st["cursors"]
+    return r
+
+
+def sts_other_account_cell():
+    """While [account prod] cannot be assumed, a group of the default
+    account in the same configuration is guarded as usual (only the failing
+    account is skipped); its cursor moves, prod's does not."""
+    setup_cell()
+    w = sts_world()
+    aws = w["aws"]
+    w["n"] += 1
+    g = aws.client("ec2", creds=STS_ROOT).create_security_group(
+        GroupName="faults-sts-%d-%d" % (os.getpid(), w["n"]), Description="fault matrix",
+        VpcId=w["sts_vpc"])["GroupId"]
+    d = new_group()
+    guard = Guard(g, account=("prod", STS_ROLE))
+    guard.more = "[group %s]\nallow = tcp 443 0.0.0.0/0\n" % d
+    guard.write_config()
+    c0 = int(time.time()) - 60
+    os.makedirs(guard.state, mode=0o700, exist_ok=True)
+    with open(guard.state_path, "w") as f:
+        json.dump({"version": 1, "cursors": {"prod/%s" % REGION: c0,
+                                             "default/%s" % REGION: c0},
+                   "handled": {}, "pending": []}, f)
+    ev = mallory_adds(g, creds=STS_MALLORY)
+    evd = mallory_adds(d)
+    aws.fault(**aws_fault("sts", "http503")[0])
+    try:
+        r = guard.once()
+    finally:
+        aws.clear_faults()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 1, r.returncode
+    assert "tcp 22 0.0.0.0/0" in rules_of(g, creds=STS_ROOT)
+    assert "tcp 22 0.0.0.0/0" not in rules_of(d), "the default account was not guarded"
+    assert len(messages_for(d)) == 1 and messages_for(g) == []
+    st = guard.read_state()
+    assert st["cursors"]["prod/%s" % REGION] == c0, st["cursors"]
+    assert st["cursors"]["default/%s" % REGION] > c0, st["cursors"]
+    assert evd in st["handled"] and ev not in st["handled"], st
+    r = guard.once()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, r.returncode
+    assert "tcp 22 0.0.0.0/0" not in rules_of(g, creds=STS_ROOT)
+    assert len(messages_for(g)) == 1 and len(messages_for(d)) == 1
+    assert ev in guard.read_state()["handled"]
 
 
 def ec2_denied_cell():
@@ -763,12 +924,12 @@ def daemon_cell(svc, name, spec, env=None, window=10.0, limit=None):
               % (svc, name, len(times), elapsed, bound))
         assert 1 <= len(times) <= bound, "%d %s requests in %.1f s: a tight loop?" % (
             len(times), svc, elapsed)
-        aws.clear_faults()
-        if svc == "sns":
-            guard.wait_log(r"reverted 1 rule on %s" % g, timeout=5)
-        else:
+        # Still there while the fault lasts (checked before clearing it:
+        # a retry already waiting may land the moment it clears).
+        if svc != "sns":
             assert "tcp 22 0.0.0.0/0" in rules_of(g)
-            guard.wait_log(r"reverted 1 rule on %s" % g, timeout=20)
+        aws.clear_faults()
+        guard.wait_log(r"reverted 1 rule on %s" % g, timeout=5 if svc == "sns" else 20)
         assert "tcp 22 0.0.0.0/0" not in rules_of(g)
     finally:
         aws.clear_faults()
@@ -922,7 +1083,10 @@ def cells():
                         (lambda s=svc, n=name: aws_cell(s, n))))
     for name in FAULTS:
         out.append(("imds credentials: %s" % name, (lambda n=name: imds_cell(n))))
-    out.append(("sts: every fault", sts_cell))
+    for name in FAULTS:
+        out.append(("sts AssumeRole: %s" % name, (lambda n=name: sts_cell(n))))
+    out.append(("sts AssumeRole fails for prod: the default account is still guarded",
+                sts_other_account_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: UnauthorizedOperation (permanent)",
                 ec2_denied_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: answer lost after the revoke",
@@ -960,7 +1124,7 @@ def summary():
     print("# fault matrix: %d cells passed, %d failed, %d skipped" % (
         passed, len(failed), skipped))
     print("# %-12s %s" % ("", " ".join("%-9s" % f for f in FAULTS)))
-    for svc in ("cloudtrail", "ec2", "sns", "imds"):
+    for svc in ("cloudtrail", "ec2", "sns", "imds", "sts"):
         row = []
         for f in FAULTS:
             key = ("imds credentials: %s" % f) if svc == "imds" else (
