@@ -2393,7 +2393,12 @@ cycle(struct daemon *d)
 				return;
 		}
 		watchdog_ping(d);
-		aws_run(d->aws, wait);
+		/* Nothing in flight: aws_run() would return at once, so wait
+		 * for the next request's turn here (never spin). */
+		if (aws_pending(d->aws) > 0)
+			aws_run(d->aws, wait);
+		else
+			sleep_interruptible(wait);
 	}
 	d->last_poll = now;
 	for (i = 0; i < d->npollers; i++) {
