@@ -678,6 +678,7 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 		.message_id = SG_MSGID_CREDENTIALS };
 	struct sg_creds fresh;
 	char when[32], ferr[STS_ERR_MAX];
+	time_t w0;
 
 	/* Re-entered from inside our own STS call: never nest. */
 	if (p->busy)
@@ -699,6 +700,7 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 
 	p->busy = true;
 	ferr[0] = '\0';
+	w0 = time(NULL);
 	if (sts_fetch(p, now, &fresh, ferr, sizeof(ferr)) == 0) {
 		p->busy = false;
 		sts_time(fresh.expiration, when, sizeof(when));
@@ -722,8 +724,9 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 	}
 	p->busy = false;
 	p->failed = true;
-	/* From when it failed: a call can take a minute of retries. */
-	p->failed_at = time(NULL);
+	/* From when it failed, not when it began: a call can take a minute
+	 * of retries (now is the caller's clock; add the call's duration). */
+	p->failed_at = now + (time(NULL) - w0);
 	sg_strlcpy(p->last_err, ferr, sizeof(p->last_err));
 	if (p->have_cache && sts_usable(&p->cache, now)) {
 		if (!p->warned) {
