@@ -75,6 +75,10 @@
  * an hour apart, and given up (logged) after a week. */
 #define PUBLISH_BACKOFF_MAX	3600
 #define PUBLISH_GIVE_UP		(7L * 24 * 3600)
+/* A record this close to a snapshot may describe a change the snapshot
+ * already swallowed (CloudTrail's eventTime, our clock and the read are
+ * not one instant): judge it by the allow patterns alone. */
+#define SNAPSHOT_SLACK		300
 /* A revert still failing this long after its event is given up. */
 #define RETRY_GIVE_UP		(24L * 3600)
 /* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
@@ -1326,7 +1330,7 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 	 * absurd). A snapshot taken after the call may have swallowed the
 	 * very rule: then only the allow patterns count.
 	 */
-	for (i = 0; b != NULL && ev->event_time > b->taken &&
+	for (i = 0; b != NULL && ev->event_time > b->taken + SNAPSHOT_SLACK &&
 	    i < plan.nrevoke; ) {
 		if (!baseline_holds(b, g->allow, g->nallow,
 		    &plan.revoke[i])) {
