@@ -68,6 +68,9 @@ void	 sg_free_secret(char *);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char	*sg_trim(char *s);
 bool	 sg_streq(const char *, const char *);	/* NULL-safe */
+/* Format a one-line reason into err (NULL or errlen 0: nothing). */
+void	 sg_errf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* Milliseconds of the monotonic clock: intervals and deadlines. */
 long	 sg_mono_ms(void);
 /* ISO 8601 date and time with a zone (Z or +-HH:MM), fractions dropped:

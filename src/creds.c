@@ -68,22 +68,6 @@ creds_env(const struct sg_creds_provider *p, const char *name)
 	return sg_strempty(v) ? NULL : v;
 }
 
-static void
-creds_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-creds_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void
 creds_wipe(struct sg_creds *c)
 {
@@ -127,11 +111,11 @@ creds_set_field(char *dst, size_t dstlen, const char *what, const char *v,
 	size_t i, n = strlen(v);
 
 	if (n == 0) {
-		creds_err(err, errlen, "%s is empty", what);
+		sg_errf(err, errlen, "%s is empty", what);
 		return -1;
 	}
 	if (n >= dstlen) {
-		creds_err(err, errlen, "%s is too long (%zu bytes, at most "
+		sg_errf(err, errlen, "%s is too long (%zu bytes, at most "
 		    "%zu)", what, n, dstlen - 1);
 		return -1;
 	}
@@ -139,7 +123,7 @@ creds_set_field(char *dst, size_t dstlen, const char *what, const char *v,
 		unsigned char ch = (unsigned char)v[i];
 
 		if (ch <= 0x20 || ch >= 0x7f) {
-			creds_err(err, errlen, "%s has a character that is "
+			sg_errf(err, errlen, "%s has a character that is "
 			    "not printable ASCII at offset %zu", what, i);
 			return -1;
 		}
@@ -202,12 +186,12 @@ creds_parse_json(const char *json, size_t len, struct sg_creds *out,
 	memset(out, 0, sizeof(*out));
 	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (doc == NULL) {
-		creds_err(err, errlen, "not JSON: %s at line %d column %d",
+		sg_errf(err, errlen, "not JSON: %s at line %d column %d",
 		    jerr.text, jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(doc)) {
-		creds_err(err, errlen, "not a JSON object");
+		sg_errf(err, errlen, "not a JSON object");
 		goto done;
 	}
 	for (i = 0; i < SG_ARRAY_LEN(names); i++) {
@@ -215,7 +199,7 @@ creds_parse_json(const char *json, size_t len, struct sg_creds *out,
 
 		v[i] = creds_json_str(doc, names[i], &wrong);
 		if (wrong) {
-			creds_err(err, errlen, "%s is not a string", names[i]);
+			sg_errf(err, errlen, "%s is not a string", names[i]);
 			goto done;
 		}
 	}
@@ -225,13 +209,13 @@ creds_parse_json(const char *json, size_t len, struct sg_creds *out,
 
 		log_sanitize(v[4], code, sizeof(code));
 		log_sanitize(v[5] ? v[5] : "", msg, sizeof(msg));
-		creds_err(err, errlen, "Code is \"%s\", not \"Success\"%s%s",
+		sg_errf(err, errlen, "Code is \"%s\", not \"Success\"%s%s",
 		    code, v[5] ? ": " : "", msg);
 		goto done;
 	}
 	for (i = 0; i < 4; i++) {
 		if (v[i] == NULL && i != 2) {
-			creds_err(err, errlen, "no %s", names[i]);
+			sg_errf(err, errlen, "no %s", names[i]);
 			goto done;
 		}
 	}
@@ -242,7 +226,7 @@ creds_parse_json(const char *json, size_t len, struct sg_creds *out,
 		char bad[64];
 
 		log_sanitize(v[3], bad, sizeof(bad));
-		creds_err(err, errlen, "Expiration \"%s\" is not an ISO 8601 "
+		sg_errf(err, errlen, "Expiration \"%s\" is not an ISO 8601 "
 		    "UTC time", bad);
 		creds_wipe(out);
 		goto done;
@@ -538,22 +522,22 @@ creds_ini_parse(struct creds_ini *ini, const char *text, const char *fname,
 	/* \001 marks references to long values: it must not come from the
 	 * file itself (nor does any sane file hold control characters). */
 	if (strchr(text, '\001') != NULL) {
-		creds_err(err, errlen, "%s: control character in file", fname);
+		sg_errf(err, errlen, "%s: control character in file", fname);
 		return -1;
 	}
 	ini->pos = text;
 	line = ini_parse_stream(creds_ini_reader, ini, creds_ini_handler, ini);
 	if (line != 0) {
 		if (line > 0)
-			creds_err(err, errlen, "%s:%d: syntax error", fname,
+			sg_errf(err, errlen, "%s:%d: syntax error", fname,
 			    line);
 		else
-			creds_err(err, errlen, "%s: cannot parse (%d)", fname,
+			sg_errf(err, errlen, "%s: cannot parse (%d)", fname,
 			    line);
 		return -1;
 	}
 	if (ini->dup != NULL) {
-		creds_err(err, errlen, "%s: %s given twice (or continued on "
+		sg_errf(err, errlen, "%s: %s given twice (or continued on "
 		    "a second line) in profile %s", fname, ini->dup, profile);
 		return -1;
 	}
@@ -570,7 +554,7 @@ creds_ini_take(const struct creds_ini *ini, const char *fname,
 	if (ini->akid == NULL && ini->secret == NULL)
 		return 1;
 	if (ini->akid == NULL || ini->secret == NULL) {
-		creds_err(err, errlen, "%s: profile %s has %s but no %s", fname,
+		sg_errf(err, errlen, "%s: profile %s has %s but no %s", fname,
 		    profile, ini->akid ? "aws_access_key_id" :
 		    "aws_secret_access_key", ini->akid ?
 		    "aws_secret_access_key" : "aws_access_key_id");
@@ -602,7 +586,7 @@ creds_shared(const char *cred_text, const char *cred_name,
 	    profile, err, errlen) == -1)
 		goto done;
 	if (!c.found && !f.found) {
-		creds_err(err, errlen, "not in %s or %s", cred_name,
+		sg_errf(err, errlen, "not in %s or %s", cred_name,
 		    config_name);
 		rv = 1;
 		goto done;
@@ -610,7 +594,7 @@ creds_shared(const char *cred_text, const char *cred_name,
 	/* botocore tries an assume-role (web identity, SSO) profile first;
 	 * using anything else would act as someone else. */
 	if (c.unsup != NULL || f.unsup != NULL) {
-		creds_err(err, errlen, "%s: %s is not supported (static keys "
+		sg_errf(err, errlen, "%s: %s is not supported (static keys "
 		    "only)", c.unsup ? cred_name : config_name,
 		    c.unsup ? c.unsup : f.unsup);
 		goto done;
@@ -622,7 +606,7 @@ creds_shared(const char *cred_text, const char *cred_name,
 		goto done;
 	}
 	if (c.process || f.process) {
-		creds_err(err, errlen, "%s: credential_process is not "
+		sg_errf(err, errlen, "%s: credential_process is not "
 		    "supported (static keys only)", c.process ? cred_name :
 		    config_name);
 		goto done;
@@ -632,7 +616,7 @@ creds_shared(const char *cred_text, const char *cred_name,
 		rv = r;
 		goto done;
 	}
-	creds_err(err, errlen, "no aws_access_key_id in %s or %s", cred_name,
+	sg_errf(err, errlen, "no aws_access_key_id in %s or %s", cred_name,
 	    config_name);
 	rv = 2;
 done:
@@ -667,11 +651,11 @@ creds_read_file(const char *path, size_t max, char **out, char *err,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
-		creds_err(err, errlen, "%s: %s", path, strerror(errno));
+		sg_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		creds_err(err, errlen, "%s: not a regular file", path);
+		sg_errf(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
@@ -681,13 +665,13 @@ creds_read_file(const char *path, size_t max, char **out, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			creds_err(err, errlen, "%s: %s", path, strerror(errno));
+			sg_errf(err, errlen, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
 			break;
 		if (b.len + (size_t)n > max) {
-			creds_err(err, errlen, "%s: larger than %zu bytes",
+			sg_errf(err, errlen, "%s: larger than %zu bytes",
 			    path, max);
 			goto fail;
 		}
@@ -697,7 +681,7 @@ creds_read_file(const char *path, size_t max, char **out, char *err,
 	close(fd);
 	OPENSSL_cleanse(chunk, sizeof(chunk));
 	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		creds_err(err, errlen, "%s: NUL byte in file", path);
+		sg_errf(err, errlen, "%s: NUL byte in file", path);
 		buf_free_secure(&b);
 		return -1;
 	}
@@ -722,7 +706,7 @@ creds_path(const struct sg_creds_provider *p, const char *var,
 		return xstrdup(v);
 	/* systemd's DynamicUser= may leave HOME unset: no default then. */
 	if (home == NULL) {
-		creds_err(why, whylen, v ? "HOME not set to expand %s" :
+		sg_errf(why, whylen, v ? "HOME not set to expand %s" :
 		    "HOME not set, no ~/%s", v ? v : dflt);
 		return NULL;
 	}
@@ -798,7 +782,7 @@ creds_http_why(const struct sg_http_response *resp, const char *url,
 		what = "request failed";
 		break;
 	}
-	creds_err(why, whylen, "%s at %s%s%s%s", what, url,
+	sg_errf(why, whylen, "%s at %s%s%s%s", what, url,
 	    resp->error[0] ? " (" : "", resp->error, resp->error[0] ? ")" : "");
 }
 
@@ -827,11 +811,11 @@ creds_from_env(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 	const char *token = creds_env(p, "AWS_SESSION_TOKEN");
 
 	if (akid == NULL && secret == NULL) {
-		creds_err(why, whylen, "not set");
+		sg_errf(why, whylen, "not set");
 		return CREDS_NONE;
 	}
 	if (akid == NULL || secret == NULL) {
-		creds_err(why, whylen, "%s is set but %s is not",
+		sg_errf(why, whylen, "%s is set but %s is not",
 		    akid ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 		    akid ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 		return CREDS_FAIL;
@@ -859,7 +843,7 @@ creds_from_profile(struct sg_creds_provider *p, const char *profile,
 	    &ftext, &missing, why, whylen) == -1)
 		goto done;
 	if (ctext == NULL && ftext == NULL) {
-		creds_err(why, whylen, "%s", missing.data);
+		sg_errf(why, whylen, "%s", missing.data);
 		/* A profile asked for by name must be there. */
 		res = named ? CREDS_FAIL : CREDS_NONE;
 		goto done;
@@ -900,7 +884,7 @@ creds_container_url_ok(const char *url, char *why, size_t whylen)
 	if (strncasecmp(url, "https://", 8) == 0)
 		return 0;
 	if (strncasecmp(url, "http://", 7) != 0) {
-		creds_err(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is "
+		sg_errf(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is "
 		    "not an http or https URL");
 		return -1;
 	}
@@ -941,7 +925,7 @@ creds_container_url_ok(const char *url, char *why, size_t whylen)
 			return 0;
 	}
 bad:
-	creds_err(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI %s: plain "
+	sg_errf(why, whylen, "AWS_CONTAINER_CREDENTIALS_FULL_URI %s: plain "
 	    "http is allowed only to loopback, 169.254.170.2, 169.254.170.23 "
 	    "or [fd00:ec2::23]", url);
 	return -1;
@@ -965,7 +949,7 @@ creds_container_auth(struct sg_creds_provider *p, char **auth, char *why,
 		r = creds_read_file(file, CREDS_TOKEN_FILE_MAX, &text, why,
 		    whylen);
 		if (r == 1)
-			creds_err(why, whylen, "%s: no such file", file);
+			sg_errf(why, whylen, "%s: no such file", file);
 		if (r != 0)
 			return -1;
 		*auth = creds_strip(text);
@@ -977,7 +961,7 @@ creds_container_auth(struct sg_creds_provider *p, char **auth, char *why,
 		unsigned char ch = (unsigned char)(*auth)[i];
 
 		if (ch < 0x20 || ch == 0x7f) {
-			creds_err(why, whylen, "the container authorization "
+			sg_errf(why, whylen, "the container authorization "
 			    "token has a control character");
 			sg_free_secret(*auth);
 			*auth = NULL;
@@ -1004,7 +988,7 @@ creds_from_container(struct sg_creds_provider *p, struct sg_creds *out,
 	full = creds_env(p, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	if (rel != NULL) {
 		if (rel[0] != '/') {
-			creds_err(why, whylen, "AWS_CONTAINER_CREDENTIALS_"
+			sg_errf(why, whylen, "AWS_CONTAINER_CREDENTIALS_"
 			    "RELATIVE_URI does not start with /");
 			return CREDS_FAIL;
 		}
@@ -1015,7 +999,7 @@ creds_from_container(struct sg_creds_provider *p, struct sg_creds *out,
 			return CREDS_FAIL;
 		url = xstrdup(full);
 	} else {
-		creds_err(why, whylen, "not configured");
+		sg_errf(why, whylen, "not configured");
 		return CREDS_NONE;
 	}
 	if (creds_container_auth(p, &auth, why, whylen) == -1)
@@ -1027,11 +1011,11 @@ creds_from_container(struct sg_creds_provider *p, struct sg_creds *out,
 	if (resp.result != SG_HTTP_OK)
 		creds_http_why(&resp, url, why, whylen);
 	else if (resp.status != 200)
-		creds_err(why, whylen, "%s answered HTTP %ld", url,
+		sg_errf(why, whylen, "%s answered HTTP %ld", url,
 		    resp.status);
 	else if (creds_parse_json(creds_body(&resp), resp.body.len, out, perr,
 	    sizeof(perr)) == -1)
-		creds_err(why, whylen, "%s: bad credentials document: %s", url,
+		sg_errf(why, whylen, "%s: bad credentials document: %s", url,
 		    perr);
 	else {
 		sg_strlcpy(out->source, "container", sizeof(out->source));
@@ -1068,7 +1052,7 @@ creds_from_imds(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 	size_t n;
 
 	if (dis != NULL && strcasecmp(dis, "true") == 0) {
-		creds_err(why, whylen, "disabled (AWS_EC2_METADATA_DISABLED)");
+		sg_errf(why, whylen, "disabled (AWS_EC2_METADATA_DISABLED)");
 		return CREDS_NONE;
 	}
 	mode = creds_env(p, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
@@ -1090,12 +1074,12 @@ creds_from_imds(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 		goto fail;
 	}
 	if (resp.status == 403 || resp.status == 404 || resp.status == 405) {
-		creds_err(why, whylen, "%s refused an IMDSv2 token (HTTP %ld); "
+		sg_errf(why, whylen, "%s refused an IMDSv2 token (HTTP %ld); "
 		    "IMDSv1 is not used", base, resp.status);
 		goto fail;
 	}
 	if (resp.status != 200) {
-		creds_err(why, whylen, "token request to %s answered HTTP %ld",
+		sg_errf(why, whylen, "token request to %s answered HTTP %ld",
 		    base, resp.status);
 		goto fail;
 	}
@@ -1103,7 +1087,7 @@ creds_from_imds(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 	creds_resp_free(&resp);
 	if (token[0] == '\0' || strlen(token) > 1024 ||
 	    strcspn(token, "\r\n") != strlen(token)) {
-		creds_err(why, whylen, "%s gave a malformed token", base);
+		sg_errf(why, whylen, "%s gave a malformed token", base);
 		goto fail;
 	}
 	log_secret_add(token);
@@ -1119,12 +1103,12 @@ creds_from_imds(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 		goto fail;
 	}
 	if (resp.status == 404) {
-		creds_err(why, whylen, "no IAM role attached to the instance "
+		sg_errf(why, whylen, "no IAM role attached to the instance "
 		    "(%s: HTTP 404)", url);
 		goto fail;
 	}
 	if (resp.status != 200) {
-		creds_err(why, whylen, "%s answered HTTP %ld", url,
+		sg_errf(why, whylen, "%s answered HTTP %ld", url,
 		    resp.status);
 		goto fail;
 	}
@@ -1134,7 +1118,7 @@ creds_from_imds(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 	creds_strip(role);
 	creds_resp_free(&resp);
 	if (!creds_role_ok(role)) {
-		creds_err(why, whylen, "%s gave no usable role name", url);
+		sg_errf(why, whylen, "%s gave no usable role name", url);
 		goto fail;
 	}
 
@@ -1148,13 +1132,13 @@ creds_from_imds(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 		goto fail;
 	}
 	if (resp.status != 200) {
-		creds_err(why, whylen, "%s answered HTTP %ld", url,
+		sg_errf(why, whylen, "%s answered HTTP %ld", url,
 		    resp.status);
 		goto fail;
 	}
 	if (creds_parse_json(creds_body(&resp), resp.body.len, out, perr,
 	    sizeof(perr)) == -1) {
-		creds_err(why, whylen, "%s: bad credentials document: %s", url,
+		sg_errf(why, whylen, "%s: bad credentials document: %s", url,
 		    perr);
 		goto fail;
 	}
@@ -1226,7 +1210,7 @@ creds_resolve(struct sg_creds_provider *p, struct sg_creds *out, char *err,
 			break;
 	}
 	creds_wipe(out);
-	creds_err(err, errlen, "no AWS credentials: %s", tried.data);
+	sg_errf(err, errlen, "no AWS credentials: %s", tried.data);
 	buf_free(&tried);
 	return -1;
 }
@@ -1338,7 +1322,7 @@ creds_get(struct sg_creds_provider *p, time_t now, struct sg_creds *out,
 		}
 		goto cached;
 	}
-	creds_err(err, errlen, "%s", ferr);
+	sg_errf(err, errlen, "%s", ferr);
 	return -1;
 cached:
 	*out = p->cache;

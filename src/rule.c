@@ -27,22 +27,6 @@ static const struct {
 	{ "icmpv6", SG_PROTO_ICMPV6 },
 };
 
-static void
-rule_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-rule_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool
 rule_has_ports(int proto)
 {
@@ -184,7 +168,7 @@ rule_cidr(const char *s, struct sg_rule *r, bool strict, char *err,
 	slash = strchr(s, '/');
 	hlen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (hlen == 0 || hlen >= sizeof(host)) {
-		rule_err(err, errlen, "bad address \"%.*s\": use a CIDR like "
+		sg_errf(err, errlen, "bad address \"%.*s\": use a CIDR like "
 		    "10.0.0.0/8 or 2001:db8::/32", (int)(hlen < 64 ? hlen : 64),
 		    s);
 		return -1;
@@ -198,24 +182,24 @@ rule_cidr(const char *s, struct sg_rule *r, bool strict, char *err,
 		af = AF_INET6;
 		max = 128;
 	} else {
-		rule_err(err, errlen, "bad address \"%s\": use a CIDR like "
+		sg_errf(err, errlen, "bad address \"%s\": use a CIDR like "
 		    "10.0.0.0/8 or 2001:db8::/32", host);
 		return -1;
 	}
 	if (slash == NULL) {
-		rule_err(err, errlen, "%s is missing /prefix: write %s/%d for "
+		sg_errf(err, errlen, "%s is missing /prefix: write %s/%d for "
 		    "this one address", host, host, max);
 		return -1;
 	}
 	if (rule_number(slash + 1, strlen(slash + 1), max, &plen) == -1) {
-		rule_err(err, errlen, "bad prefix length \"/%s\": use a number "
+		sg_errf(err, errlen, "bad prefix length \"/%s\": use a number "
 		    "0..%d", slash + 1, max);
 		return -1;
 	}
 	if (rule_mask(addr, af == AF_INET ? 4 : 16, (int)plen) && strict) {
 		if (inet_ntop(af, addr, net, sizeof(net)) == NULL)
 			net[0] = '\0';
-		rule_err(err, errlen, "%s has host bits set: did you mean "
+		sg_errf(err, errlen, "%s has host bits set: did you mean "
 		    "%s/%ld?", s, net, plen);
 		return -1;
 	}
@@ -258,14 +242,14 @@ rule_parse_ports(const char *s, struct sg_rule *r, char *err, size_t errlen)
 		return 0;
 	}
 	if (dash == s || dash[1] == '\0') {
-		rule_err(err, errlen, "port range needs two numbers like 22-80");
+		sg_errf(err, errlen, "port range needs two numbers like 22-80");
 		return -1;
 	}
 	if (rule_number(s, (size_t)(dash - s), 65535, &from) == -1 ||
 	    rule_number(dash + 1, strlen(dash + 1), 65535, &to) == -1)
 		goto bad;
 	if (from > to) {
-		rule_err(err, errlen, "port range %ld-%ld is backwards: write "
+		sg_errf(err, errlen, "port range %ld-%ld is backwards: write "
 		    "%ld-%ld", from, to, to, from);
 		return -1;
 	}
@@ -275,10 +259,10 @@ rule_parse_ports(const char *s, struct sg_rule *r, char *err, size_t errlen)
  bad:
 	if (rule_all_digits(s, dash != NULL ? (size_t)(dash - s) : strlen(s)) &&
 	    (dash == NULL || rule_all_digits(dash + 1, strlen(dash + 1))))
-		rule_err(err, errlen, "port out of range in \"%s\": ports are "
+		sg_errf(err, errlen, "port out of range in \"%s\": ports are "
 		    "0..65535", s);
 	else
-		rule_err(err, errlen, "bad ports \"%s\": use a port like 443, "
+		sg_errf(err, errlen, "bad ports \"%s\": use a port like 443, "
 		    "a range like 1000-2000, or any", s);
 	return -1;
 }
@@ -299,7 +283,7 @@ rule_parse_icmp(const char *s, struct sg_rule *r, const char *pname,
 	if (rule_number(s, slash != NULL ? (size_t)(slash - s) : strlen(s),
 	    255, &type) == -1 || (slash != NULL &&
 	    rule_number(slash + 1, strlen(slash + 1), 255, &code) == -1)) {
-		rule_err(err, errlen, "bad %s type \"%s\": use TYPE or "
+		sg_errf(err, errlen, "bad %s type \"%s\": use TYPE or "
 		    "TYPE/CODE with numbers 0..255 (like 8 or 3/4), or any",
 		    pname, s);
 		return -1;
@@ -320,7 +304,7 @@ rule_parse_source(const char *s, struct sg_rule *r, char *err, size_t errlen)
 	if (strncmp(s, "pl-", 3) == 0 || strncmp(s, "sg-", 3) == 0) {
 		if (!rule_aws_id(s, strncmp(s, "pl-", 3) == 0 ? "pl-" :
 		    "sg-")) {
-			rule_err(err, errlen, "bad %s id \"%s\": use %.3s "
+			sg_errf(err, errlen, "bad %s id \"%s\": use %.3s "
 			    "followed by 8 or 17 lower-case hex digits",
 			    s[0] == 'p' ? "prefix list" : "security group", s,
 			    s);
@@ -333,7 +317,7 @@ rule_parse_source(const char *s, struct sg_rule *r, char *err, size_t errlen)
 	if (strchr(s, '/') != NULL || strchr(s, ':') != NULL ||
 	    isdigit((unsigned char)s[0]))
 		return rule_cidr(s, r, true, err, errlen);
-	rule_err(err, errlen, "bad source \"%s\": use a CIDR like 10.0.0.0/8 "
+	sg_errf(err, errlen, "bad source \"%s\": use a CIDR like 10.0.0.0/8 "
 	    "or ::/0, a prefix list pl-..., a security group sg-..., or any",
 	    s);
 	return -1;
@@ -366,7 +350,7 @@ rule_pattern_parse(const char *text, struct sg_rule *r, char *err,
 			break;
 		}
 		if (len >= RULE_TOKEN_MAX) {
-			rule_err(err, errlen, "field \"%.20s...\" is too long",
+			sg_errf(err, errlen, "field \"%.20s...\" is too long",
 			    start);
 			return -1;
 		}
@@ -375,24 +359,24 @@ rule_pattern_parse(const char *text, struct sg_rule *r, char *err,
 		n++;
 	}
 	if (n == 0) {
-		rule_err(err, errlen, "empty pattern: write PROTO PORTS SOURCE, "
+		sg_errf(err, errlen, "empty pattern: write PROTO PORTS SOURCE, "
 		    "like tcp 443 0.0.0.0/0");
 		return -1;
 	}
 	if (n > 3) {
-		rule_err(err, errlen, "too many fields: write PROTO PORTS "
+		sg_errf(err, errlen, "too many fields: write PROTO PORTS "
 		    "SOURCE, like tcp 443 0.0.0.0/0");
 		return -1;
 	}
 	/* Check what is there before saying what is missing. */
 	if (rule_proto_parse(tok[0], &r->proto) == -1) {
-		rule_err(err, errlen, "unknown protocol \"%s\": use tcp, udp, "
+		sg_errf(err, errlen, "unknown protocol \"%s\": use tcp, udp, "
 		    "icmp, icmpv6, all or a protocol number 0..255", tok[0]);
 		return -1;
 	}
 	pname = rule_proto_name(r->proto, pbuf, sizeof(pbuf));
 	if (n == 1) {
-		rule_err(err, errlen, "missing PORTS and SOURCE: write PROTO "
+		sg_errf(err, errlen, "missing PORTS and SOURCE: write PROTO "
 		    "PORTS SOURCE, like tcp 443 0.0.0.0/0");
 		return -1;
 	}
@@ -414,12 +398,12 @@ rule_pattern_parse(const char *text, struct sg_rule *r, char *err,
 		    rule_parse_ports(tok[1], r, err, errlen) == -1)
 			return -1;
 	} else if (strcasecmp(tok[1], "any") != 0) {
-		rule_err(err, errlen, "protocol %s has no ports: write %s any "
+		sg_errf(err, errlen, "protocol %s has no ports: write %s any "
 		    "%s", pname, pname, n == 3 ? tok[2] : "SOURCE");
 		return -1;
 	}
 	if (n == 2) {
-		rule_err(err, errlen, "missing SOURCE: write PROTO PORTS "
+		sg_errf(err, errlen, "missing SOURCE: write PROTO PORTS "
 		    "SOURCE, like tcp 443 0.0.0.0/0");
 		return -1;
 	}

@@ -47,22 +47,6 @@ struct sg_sts_provider {
 };
 
 static void
-sts_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-sts_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
 sts_time(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
@@ -88,7 +72,7 @@ sts_check_role_arn(const char *arn, char *account, char *err, size_t errlen)
 	size_t n, i;
 
 	if (sg_strempty(arn)) {
-		sts_err(err, errlen, "role_arn is empty");
+		sg_errf(err, errlen, "role_arn is empty");
 		return -1;
 	}
 	n = strlen(arn);
@@ -124,7 +108,7 @@ sts_check_role_arn(const char *arn, char *account, char *err, size_t errlen)
 		goto bad;
 	return 0;
 bad:
-	sts_err(err, errlen, "role_arn \"%.*s\" is not an IAM role ARN "
+	sg_errf(err, errlen, "role_arn \"%.*s\" is not an IAM role ARN "
 	    "(arn:aws:iam::ACCOUNT:role/NAME)", 160, arn);
 	return -1;
 }
@@ -135,12 +119,12 @@ sts_check_external_id(const char *id, char *err, size_t errlen)
 	size_t n = id != NULL ? strlen(id) : 0;
 
 	if (n < 2 || n > STS_EXTERNAL_ID_MAX) {
-		sts_err(err, errlen, "external_id must have 2 to %d characters "
+		sg_errf(err, errlen, "external_id must have 2 to %d characters "
 		    "(it has %zu)", STS_EXTERNAL_ID_MAX, n);
 		return -1;
 	}
 	if (!sts_only(id, n, STS_EXTID_CHARS)) {
-		sts_err(err, errlen, "external_id may hold only letters, "
+		sg_errf(err, errlen, "external_id may hold only letters, "
 		    "digits and _+=,.@:/- (offset %zu)",
 		    strspn(id, STS_EXTID_CHARS));
 		return -1;
@@ -155,7 +139,7 @@ sts_check_session_name(const char *s, char *err, size_t errlen)
 
 	if (n < 2 || n > STS_SESSION_NAME_MAX ||
 	    !sts_only(s, n, STS_NAME_CHARS)) {
-		sts_err(err, errlen, "role session name must have 2 to %d "
+		sg_errf(err, errlen, "role session name must have 2 to %d "
 		    "characters of letters, digits and _+=,.@-",
 		    STS_SESSION_NAME_MAX);
 		return -1;
@@ -311,11 +295,11 @@ sts_set_field(char *dst, size_t dstlen, const char *what, const char *v,
 	size_t i, n = strlen(v);
 
 	if (n == 0) {
-		sts_err(err, errlen, "%s is empty", what);
+		sg_errf(err, errlen, "%s is empty", what);
 		return -1;
 	}
 	if (n >= dstlen) {
-		sts_err(err, errlen, "%s is too long (%zu bytes, at most %zu)",
+		sg_errf(err, errlen, "%s is too long (%zu bytes, at most %zu)",
 		    what, n, dstlen - 1);
 		return -1;
 	}
@@ -324,7 +308,7 @@ sts_set_field(char *dst, size_t dstlen, const char *what, const char *v,
 
 		if (ch <= 0x20 || ch >= 0x7f ||
 		    (allowed != NULL && strchr(allowed, ch) == NULL)) {
-			sts_err(err, errlen, "%s has a character that is not "
+			sg_errf(err, errlen, "%s has a character that is not "
 			    "allowed at offset %zu", what, i);
 			return -1;
 		}
@@ -346,14 +330,14 @@ sts_parse_assume_role(const char *xml, size_t len, struct sg_creds *out,
 	memset(out, 0, sizeof(*out));
 	memset(&d, 0, sizeof(d));
 	if (xml == NULL || len == 0) {
-		sts_err(err, errlen, "empty answer");
+		sg_errf(err, errlen, "empty answer");
 		return -1;
 	}
 	if (xml_parse(xml, len, &h, xerr, sizeof(xerr)) == -1) {
 		if (d.why[0] != '\0')
-			sts_err(err, errlen, "%s", d.why);
+			sg_errf(err, errlen, "%s", d.why);
 		else
-			sts_err(err, errlen, "not XML: %s", xerr);
+			sg_errf(err, errlen, "not XML: %s", xerr);
 		goto done;
 	}
 	if (d.error_doc) {
@@ -361,13 +345,13 @@ sts_parse_assume_role(const char *xml, size_t len, struct sg_creds *out,
 		    sizeof(code));
 		log_sanitize(d.v[F_MESSAGE] ? d.v[F_MESSAGE] : "", msg,
 		    sizeof(msg));
-		sts_err(err, errlen, "STS error %s%s%s", code,
+		sg_errf(err, errlen, "STS error %s%s%s", code,
 		    msg[0] != '\0' ? ": " : "", msg);
 		goto done;
 	}
 	for (i = F_AKID; i <= F_EXPIRATION; i++)
 		if (d.v[i] == NULL) {
-			sts_err(err, errlen, "no %s in AssumeRoleResult/"
+			sg_errf(err, errlen, "no %s in AssumeRoleResult/"
 			    "Credentials", sts_fields[i].name);
 			goto done;
 		}
@@ -381,7 +365,7 @@ sts_parse_assume_role(const char *xml, size_t len, struct sg_creds *out,
 		goto done;
 	if (sg_iso8601_parse(d.v[F_EXPIRATION], &out->expiration) == -1) {
 		log_sanitize(d.v[F_EXPIRATION], bad, sizeof(bad));
-		sts_err(err, errlen, "Expiration \"%s\" is not an ISO 8601 "
+		sg_errf(err, errlen, "Expiration \"%s\" is not an ISO 8601 "
 		    "time", bad);
 		goto done;
 	}
@@ -410,13 +394,13 @@ sts_error_message(const struct sg_aws_error *e, const char *role_arn,
 		region = "?";
 
 	if (e->kind == SG_AWS_ERR_CREDENTIALS) {
-		sts_err(out, outlen, "cannot assume %s: no base credentials "
+		sg_errf(out, outlen, "cannot assume %s: no base credentials "
 		    "to call STS with: %s", role_arn, msg);
 		return;
 	}
 	if (strcmp(code, "InvalidClientTokenId") == 0 ||
 	    strcmp(code, "UnrecognizedClientException") == 0) {
-		sts_err(out, outlen, "cannot assume %s: STS does not accept "
+		sg_errf(out, outlen, "cannot assume %s: STS does not accept "
 		    "sgguard's base access key: check that the base "
 		    "credentials are current and active (for temporary keys, "
 		    "that the session token goes with them) and that region "
@@ -425,13 +409,13 @@ sts_error_message(const struct sg_aws_error *e, const char *role_arn,
 		return;
 	}
 	if (e->kind == SG_AWS_ERR_CLOCK_SKEW) {
-		sts_err(out, outlen, "cannot assume %s: STS says the request "
+		sg_errf(out, outlen, "cannot assume %s: STS says the request "
 		    "time is off: %s (%s: %s)", role_arn, e->hint[0] != '\0' ?
 		    e->hint : "check the system clock", code, msg);
 		return;
 	}
 	if (strcmp(code, "SignatureDoesNotMatch") == 0) {
-		sts_err(out, outlen, "cannot assume %s: STS rejected the "
+		sg_errf(out, outlen, "cannot assume %s: STS rejected the "
 		    "signature made with sgguard's base credentials: check "
 		    "the secret access key that goes with the access key "
 		    "(%s: %s)", role_arn, code, msg);
@@ -439,20 +423,20 @@ sts_error_message(const struct sg_aws_error *e, const char *role_arn,
 	}
 	if (strcmp(code, "ExpiredToken") == 0 ||
 	    strcmp(code, "ExpiredTokenException") == 0) {
-		sts_err(out, outlen, "cannot assume %s: sgguard's base "
+		sg_errf(out, outlen, "cannot assume %s: sgguard's base "
 		    "credentials have expired: renew them (%s: %s)", role_arn,
 		    code, msg);
 		return;
 	}
 	if (strcmp(code, "RegionDisabledException") == 0) {
-		sts_err(out, outlen, "cannot assume %s: STS is not activated "
+		sg_errf(out, outlen, "cannot assume %s: STS is not activated "
 		    "in region %s for sgguard's base account: activate it "
 		    "(IAM, Account settings) or set sts_endpoint_url (%s: %s)",
 		    role_arn, region, code, msg);
 		return;
 	}
 	if (strcmp(code, "ValidationError") == 0) {
-		sts_err(out, outlen, "cannot assume %s: STS refused the "
+		sg_errf(out, outlen, "cannot assume %s: STS refused the "
 		    "request: check role_arn, external_id and that the session "
 		    "duration is within the role's maximum session duration "
 		    "(%s: %s)", role_arn, code, msg);
@@ -461,7 +445,7 @@ sts_error_message(const struct sg_aws_error *e, const char *role_arn,
 	/* After the codes above: RegionDisabledException is a 403 too. */
 	if (strcmp(code, "AccessDenied") == 0 ||
 	    e->kind == SG_AWS_ERR_DENIED) {
-		sts_err(out, outlen, "sgguard's base identity may not assume "
+		sg_errf(out, outlen, "sgguard's base identity may not assume "
 		    "%s: check the role's trust policy and sts:AssumeRole in "
 		    "sgguard's policy%s (%s: %s)", role_arn, have_external_id ?
 		    ", and that external_id matches the trust policy's "
@@ -474,16 +458,16 @@ sts_error_message(const struct sg_aws_error *e, const char *role_arn,
 	switch (e->kind) {
 	case SG_AWS_ERR_TRANSPORT:
 	case SG_AWS_ERR_TOO_LARGE:
-		sts_err(out, outlen, "cannot assume %s: no usable answer from "
+		sg_errf(out, outlen, "cannot assume %s: no usable answer from "
 		    "STS in region %s (%s)", role_arn, region, line);
 		break;
 	case SG_AWS_ERR_THROTTLED:
 	case SG_AWS_ERR_SERVER:
-		sts_err(out, outlen, "cannot assume %s: STS failed, will try "
+		sg_errf(out, outlen, "cannot assume %s: STS failed, will try "
 		    "again (%s)", role_arn, line);
 		break;
 	default:
-		sts_err(out, outlen, "cannot assume %s: AssumeRole failed (%s)",
+		sg_errf(out, outlen, "cannot assume %s: AssumeRole failed (%s)",
 		    role_arn, line);
 		break;
 	}
@@ -617,7 +601,7 @@ sts_fetch(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 	}
 	if (sts_parse_assume_role(resp.body.data, resp.body.len, out, perr,
 	    sizeof(perr)) == -1) {
-		sts_err(err, errlen, "cannot assume %s: STS answered HTTP %ld "
+		sg_errf(err, errlen, "cannot assume %s: STS answered HTTP %ld "
 		    "with an unusable document: %s", p->role_arn,
 		    resp.http_status, perr);
 		goto out;
@@ -628,7 +612,7 @@ sts_fetch(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 	log_secret_add(out->session_token);
 	if (!sts_usable(out, now)) {
 		sts_time(out->expiration, when, sizeof(when));
-		sts_err(err, errlen, "cannot assume %s: STS gave credentials "
+		sg_errf(err, errlen, "cannot assume %s: STS gave credentials "
 		    "that expire at %s, %lld s from now: check the system "
 		    "clock (timedatectl)", p->role_arn, when,
 		    (long long)(out->expiration - now));
@@ -659,13 +643,13 @@ sts_cached(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 		char when[32];
 
 		sts_time(p->cache.expiration, when, sizeof(when));
-		sts_err(err, errlen, "the credentials of %s expire at %s and "
+		sg_errf(err, errlen, "the credentials of %s expire at %s and "
 		    "were not refreshed%s%s", p->source, when,
 		    p->last_err[0] != '\0' ? ": " : "", p->last_err);
 	} else if (p->last_err[0] != '\0')
-		sts_err(err, errlen, "%s", p->last_err);
+		sg_errf(err, errlen, "%s", p->last_err);
 	else
-		sts_err(err, errlen, "no credentials from %s yet (they are "
+		sg_errf(err, errlen, "no credentials from %s yet (they are "
 		    "fetched before each cycle)", p->source);
 	return -1;
 }
@@ -692,7 +676,7 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 		if (p->have_cache && sts_usable(&p->cache, now))
 			return sts_cached(p, now, out, err, errlen);
 		memset(out, 0, sizeof(*out));
-		sts_err(err, errlen, "%s (next attempt in %lld s)",
+		sg_errf(err, errlen, "%s (next attempt in %lld s)",
 		    p->last_err, (long long)(p->failed_at +
 		    CREDS_RETRY_INTERVAL - now));
 		return -1;
@@ -745,12 +729,12 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 		sts_time(exp, when, sizeof(when));
 		creds_wipe(&p->cache);
 		p->have_cache = false;
-		sts_err(p->last_err, sizeof(p->last_err), "the credentials "
+		sg_errf(p->last_err, sizeof(p->last_err), "the credentials "
 		    "of %s expire%s at %s and could not be refreshed: %s",
 		    p->source, exp <= now ? "d" : "", when, ferr);
 	}
 	memset(out, 0, sizeof(*out));
-	sts_err(err, errlen, "%s", p->last_err);
+	sg_errf(err, errlen, "%s", p->last_err);
 	return -1;
 }
 
