@@ -2055,6 +2055,37 @@ rules_of(struct sg_rule *out, const struct sg_group_rule *in, size_t n)
 }
 
 /*
+ * One drift repair (put modified rules back, restore missing ones): the
+ * call, then the log line and the message, or a warning (done and fail
+ * are the log's phrases). With dup_ok a rule already there counts as
+ * restored. Takes params over.
+ */
+static void
+drift_fix(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
+    const char *action, struct sg_kvlist *params,
+    const struct sg_notice *note, const char *done, const char *fail,
+    bool dup_ok)
+{
+	struct sg_aws_error err;
+	char why[512];
+
+	if (ec2_call(d, p->acct, p->region, action, params, NULL, &err) ==
+	    0 || (dup_ok && sg_streq(err.code,
+	    "InvalidPermission.Duplicate"))) {
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_REVERTED, .group_id = g->id,
+		    .region = p->region, .action = "reverted" },
+		    "drift on %s (%s): %s", g->id, p->region, done);
+		queue_notice(d, note, "drift", "reverted", "unknown");
+	} else {
+		awserr_format(&err, why, sizeof(why));
+		log_warnx("drift on %s (%s): cannot %s: %s", g->id, p->region,
+		    fail, why);
+	}
+	kvlist_free(params);
+}
+
+/*
  * One group's drift. Without allow_principal nobody may change the group,
  * so what is unexpected goes at once; otherwise the record decides, and
  * drift acts only on what is still unattributed after `lookback`.
@@ -2173,90 +2204,57 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 		}
 		/* Changed in place, or gone: put back (same waiting rule). */
 		if (!wait && !audit && dd->nmodified > 0) {
+			struct sg_rule was[64], now_r[64];
+			struct sg_notice note = {
+				.group_id = g->id, .region = p->region,
+				.account = account_text(p->acct,
+				    &dd->modified[0]),
+				.event_time = now_text,
+				.outcome = SG_OUTCOME_REVERTED,
+				.revoked = now_r,
+				.nrevoked = rules_of(now_r, dd->modified,
+				    dd->nmodified),
+				.restored = was,
+				.nrestored = rules_of(was, dd->was,
+				    dd->nmodified),
+				.note = "modified rules put back by the drift "
+				    "check",
+			};
 			struct sg_kvlist params = { 0 };
-			struct sg_aws_error err;
-			char why[512];
+			char done[96];
 
+			snprintf(done, sizeof(done), "put %zu modified rule%s "
+			    "back", dd->nmodified, dd->nmodified == 1 ? "" : "s");
 			ec2params_modify(g->id, dd->was, dd->nmodified,
 			    &params);
-			if (ec2_call(d, p->acct, p->region,
-			    SG_MODIFY_RULES_ACTION, &params, NULL, &err) == 0) {
-				struct sg_rule was[64], now_r[64];
-				size_t m = rules_of(was, dd->was,
-				    dd->nmodified);
-				struct sg_notice note = {
-					.group_id = g->id, .region = p->region,
-					.account = account_text(p->acct,
-					    &dd->modified[0]),
-					.event_time = now_text,
-					.outcome = SG_OUTCOME_REVERTED,
-					.revoked = now_r, .nrevoked = m,
-					.restored = was, .nrestored = m,
-					.note = "modified rules put back by the "
-					    "drift check",
-				};
-
-				rules_of(now_r, dd->modified, m);
-				log_msg(LOG_WARNING, &(struct sg_log_fields){
-				    .message_id = SG_MSGID_REVERTED,
-				    .group_id = g->id, .region = p->region,
-				    .action = "reverted" },
-				    "drift on %s (%s): put %zu modified rule%s "
-				    "back", g->id, p->region, dd->nmodified,
-				    dd->nmodified == 1 ? "" : "s");
-				queue_notice(d, &note, "drift", "reverted",
-				    "unknown");
-			} else {
-				awserr_format(&err, why, sizeof(why));
-				log_warnx("drift on %s (%s): cannot put "
-				    "modified rules back: %s", g->id,
-				    p->region, why);
-			}
-			kvlist_free(&params);
+			drift_fix(d, p, g, SG_MODIFY_RULES_ACTION, &params,
+			    &note, done, "put modified rules back", false);
 		}
 		if (!wait && !audit && g->restore && dd->nmissing > 0 &&
 		    rules->nbad == 0) {
+			struct sg_rule back[64];
+			struct sg_notice note = {
+				.group_id = g->id, .region = p->region,
+				.account = account_text(p->acct,
+				    &dd->missing[0]),
+				.event_time = now_text,
+				.outcome = SG_OUTCOME_REVERTED,
+				.restored = back,
+				.nrestored = rules_of(back, dd->missing,
+				    dd->nmissing),
+				.note = "baseline rules put back by the drift "
+				    "check",
+			};
 			struct sg_kvlist params = { 0 };
-			struct sg_aws_error err;
-			char why[512];
+			char done[96];
 
+			snprintf(done, sizeof(done), "restored %zu baseline "
+			    "rule%s", dd->nmissing, dd->nmissing == 1 ? "" : "s");
 			ec2params_authorize(g->id, dd->missing, dd->nmissing,
 			    &params);
-			if (ec2_call(d, p->acct, p->region, k == 1 ?
-			    SG_AUTHORIZE_EGRESS_ACTION :
-			    SG_AUTHORIZE_INGRESS_ACTION, &params, NULL,
-			    &err) == 0 || sg_streq(err.code,
-			    "InvalidPermission.Duplicate")) {
-				struct sg_rule back[64];
-				size_t m = rules_of(back, dd->missing,
-				    dd->nmissing);
-				struct sg_notice note = {
-					.group_id = g->id, .region = p->region,
-					.account = account_text(p->acct,
-					    &dd->missing[0]),
-					.event_time = now_text,
-					.outcome = SG_OUTCOME_REVERTED,
-					.restored = back, .nrestored = m,
-					.note = "baseline rules put back by the "
-					    "drift check",
-				};
-
-				log_msg(LOG_WARNING, &(struct sg_log_fields){
-				    .message_id = SG_MSGID_REVERTED,
-				    .group_id = g->id, .region = p->region,
-				    .action = "reverted" },
-				    "drift on %s (%s): restored %zu baseline "
-				    "rule%s", g->id, p->region, dd->nmissing,
-				    dd->nmissing == 1 ? "" : "s");
-				queue_notice(d, &note, "drift", "reverted",
-				    "unknown");
-			} else {
-				awserr_format(&err, why, sizeof(why));
-				log_warnx("drift on %s (%s): cannot restore "
-				    "baseline rules: %s", g->id, p->region,
-				    why);
-			}
-			kvlist_free(&params);
+			drift_fix(d, p, g, k == 1 ? SG_AUTHORIZE_EGRESS_ACTION :
+			    SG_AUTHORIZE_INGRESS_ACTION, &params, &note, done,
+			    "restore baseline rules", true);
 		}
 	}
 	baseline_drift_free(&dr);
