@@ -29,6 +29,26 @@ struct sg_sigv4_request {
 	size_t			 body_len;
 };
 
+/*
+ * Signing keys already derived, so a request costs one HMAC instead of
+ * five. The caller owns it (the pure signer keeps no state of its own):
+ * zero it to start, sigv4_cache_clear() to wipe it. Direct-mapped; a slot
+ * is found by the SHA-256 of (secret, date, region, service), so a changed
+ * secret or a new day can never reuse an old key. Holds no secret in
+ * clear, only derived keys, which are wiped on clear.
+ */
+#define SG_SIGV4_CACHE_SLOTS	256
+struct sg_sigv4_cache_slot {
+	unsigned char		 id[32];
+	unsigned char		 key[32];
+	bool			 used;
+};
+struct sg_sigv4_cache {
+	struct sg_sigv4_cache_slot slot[SG_SIGV4_CACHE_SLOTS];
+	unsigned long		 hits;
+	unsigned long		 misses;
+};
+
 struct sg_sigv4_params {
 	const char		*region;
 	const char		*service;
@@ -37,6 +57,7 @@ struct sg_sigv4_params {
 	bool			 normalize_path;	/* true but for S3 */
 	bool			 sign_content_sha256;	/* add+sign x-amz-content-sha256 */
 	bool			 omit_session_token;	/* token added unsigned */
+	struct sg_sigv4_cache	*cache;		/* NULL: derive every time */
 };
 
 /* What the signer adds to the request. Every header here must be sent. */
@@ -75,5 +96,7 @@ void	 sigv4_signing_key(const char *secret, const char *date8,
 int	 sigv4_sign(const struct sg_sigv4_request *,
 	    const struct sg_sigv4_params *, struct sg_sigv4_result *res);
 void	 sigv4_result_free(struct sg_sigv4_result *);
+/* Wipe every cached key (counters kept). */
+void	 sigv4_cache_clear(struct sg_sigv4_cache *);
 
 #endif

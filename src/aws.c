@@ -108,6 +108,7 @@ struct sg_aws {
 	volatile sig_atomic_t	*intr;		/* stop flag, or NULL */
 	long			 intr_grace_ms;
 	long			 intr_since;	/* when it was seen set */
+	struct sg_sigv4_cache	*keys;		/* signing keys derived */
 };
 
 static void
@@ -344,6 +345,7 @@ aws_new(const struct sg_aws_opts *o)
 		return NULL;
 	}
 	a = xcalloc(1, sizeof(*a));
+	a->keys = xcalloc(1, sizeof(*a->keys));
 	TAILQ_INIT(&a->calls);
 	TAILQ_INIT(&a->done);
 	a->http = o->http;
@@ -420,6 +422,8 @@ aws_free(struct sg_aws *a)
 	}
 	for (i = 0; i < SG_AWS_NSERVICES; i++)
 		endpoint_free(&a->ep[i]);
+	sigv4_cache_clear(a->keys);
+	free(a->keys);
 	free(a);
 }
 
@@ -616,6 +620,7 @@ call_start(struct sg_aws *a, struct aws_call *c, long now_ms)
 		.normalize_path = true,
 		.sign_content_sha256 = false,
 		.omit_session_token = false,
+		.cache = a->keys,
 	};
 	if (sigv4_sign(&sreq, &sp, &res) == -1) {
 		call_fail(a, c, SG_AWS_ERR_LOCAL, "cannot sign the request");

@@ -2,7 +2,8 @@
  * sigv4.c: AWS Signature Version 4 for the Authorization header.
  *
  * Pure: the time, the credentials and the request are inputs; nothing here
- * reads a clock, does I/O or keeps state between calls. The stages follow
+ * reads a clock, does I/O or keeps state between calls (the signing-key
+ * cache is the caller's, passed in with the parameters). The stages follow
  * the published algorithm so that each can be checked against the official
  * test suite: canonical request, string to sign, signing key, signature.
  *
@@ -692,6 +693,66 @@ done:
 	return rc;
 }
 
+/* The slot identity: SHA-256 over the four inputs, each NUL-terminated so
+ * no two different tuples run together. */
+static int
+cache_id(const char *secret, const char *date8, const char *region,
+    const char *service, unsigned char id[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ok;
+
+	if (md == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, secret, strlen(secret) + 1) == 1 &&
+	    EVP_DigestUpdate(md, date8, strlen(date8) + 1) == 1 &&
+	    EVP_DigestUpdate(md, region, strlen(region) + 1) == 1 &&
+	    EVP_DigestUpdate(md, service, strlen(service) + 1) == 1 &&
+	    EVP_DigestFinal_ex(md, id, &n) == 1 && n == 32;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
+/* The signing key from the cache, derived (and stored) on a miss. */
+static int
+cached_signing_key(struct sg_sigv4_cache *cache, const char *secret,
+    const char *date8, const char *region, const char *service,
+    unsigned char key[32])
+{
+	struct sg_sigv4_cache_slot *s;
+	unsigned char id[32];
+
+	if (cache == NULL)
+		return signing_key(secret, date8, region, service, key);
+	if (cache_id(secret, date8, region, service, id) == -1)
+		return -1;
+	s = &cache->slot[(id[0] | (unsigned)id[1] << 8) %
+	    SG_SIGV4_CACHE_SLOTS];
+	if (s->used && CRYPTO_memcmp(s->id, id, sizeof(id)) == 0) {
+		cache->hits++;
+		memcpy(key, s->key, 32);
+		return 0;
+	}
+	cache->misses++;
+	if (signing_key(secret, date8, region, service, key) == -1)
+		return -1;
+	memcpy(s->id, id, sizeof(id));
+	memcpy(s->key, key, 32);
+	s->used = true;
+	return 0;
+}
+
+void
+sigv4_cache_clear(struct sg_sigv4_cache *cache)
+{
+	if (cache == NULL)
+		return;
+	OPENSSL_cleanse(cache->slot, sizeof(cache->slot));
+	memset(cache->slot, 0, sizeof(cache->slot));
+}
+
 void
 sigv4_signing_key(const char *secret, const char *date8, const char *region,
     const char *service, unsigned char key[32])
@@ -757,8 +818,8 @@ sigv4_sign(const struct sg_sigv4_request *rq,
 		goto done;
 	memcpy(date8, res->amz_date, 8);
 	date8[8] = '\0';
-	if (signing_key(c->secret_access_key, date8, pa->region, pa->service,
-	    key) == -1)
+	if (cached_signing_key(pa->cache, c->secret_access_key, date8,
+	    pa->region, pa->service, key) == -1)
 		goto done;
 	rc = hmac_sha256(key, sizeof(key), sts.data, sts.len, sig);
 	OPENSSL_cleanse(key, sizeof(key));

@@ -315,6 +315,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(strlen(res.signature) == 64 && res.authorization !=
 		    NULL && strstr(res.authorization, sh.data) != NULL,
 		    "signature result");
+		{
+			/* A cached key signs exactly like a derived one, the
+			 * first time (miss) and the second (hit). */
+			static struct sg_sigv4_cache cache;
+			struct sg_sigv4_result r2;
+
+			pa.cache = &cache;
+			for (int k = 0; k < 2; k++) {
+				FZ_CHECK(sigv4_sign(&rq, &pa, &r2) == 0,
+				    "cached sign refused");
+				FZ_CHECK(strcmp(r2.signature,
+				    res.signature) == 0, "cached key signs "
+				    "differently");
+				sigv4_result_free(&r2);
+			}
+			pa.cache = NULL;
+		}
 		sigv4_result_free(&res);
 	} else {
 		FZ_CHECK(creq.len == 0 && sh.len == 0,

@@ -865,6 +865,88 @@ test_string_to_sign(void **state)
 	buf_free(&b);
 }
 
+/* The signature of get-vanilla with pa; returns it in sig. */
+static void
+sign_vanilla(const struct sg_sigv4_params *pa, char sig[65])
+{
+	struct sg_sigv4_request rq = {
+		.method = "GET", .path = "/", .headers = host_only,
+		.nheaders = 1,
+	};
+	struct sg_sigv4_result res;
+
+	assert_int_equal(sigv4_sign(&rq, pa, &res), 0);
+	memcpy(sig, res.signature, 65);
+	sigv4_result_free(&res);
+}
+
+/* The signing-key cache: a hit signs exactly as a fresh derivation, and
+ * each of secret, date, region and service is part of the key's identity. */
+static void
+test_signing_key_cache(void **state)
+{
+	static struct sg_sigv4_cache cache;
+	static const char vanilla[] =
+	    "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+	struct sg_sigv4_params pa = params(true), plain;
+	struct sg_creds other = test_creds;
+	char got[65], want[65];
+	size_t i, used;
+
+	(void)state;
+	memset(&cache, 0, sizeof(cache));
+	pa.cache = &cache;
+	sign_vanilla(&pa, got);
+	assert_string_equal(got, vanilla);
+	assert_int_equal(cache.misses, 1);
+	assert_int_equal(cache.hits, 0);
+	sign_vanilla(&pa, got);
+	assert_string_equal(got, vanilla);
+	assert_int_equal(cache.hits, 1);
+
+	/* Each changed input misses and signs as without a cache. */
+	other.secret_access_key[0] ^= 1;
+	for (i = 0; i < 4; i++) {
+		unsigned long misses = cache.misses;
+
+		pa = params(true);
+		if (i == 0)
+			pa.creds = &other;
+		else if (i == 1)
+			pa.now += 86400;
+		else if (i == 2)
+			pa.region = "eu-west-1";
+		else
+			pa.service = "iam";
+		plain = pa;
+		sign_vanilla(&plain, want);
+		assert_string_not_equal(want, vanilla);
+		pa.cache = &cache;
+		sign_vanilla(&pa, got);
+		assert_string_equal(got, want);
+		assert_int_equal(cache.misses, misses + 1);
+	}
+	/* Back to the first tuple: still cached. */
+	pa = params(true);
+	pa.cache = &cache;
+	sign_vanilla(&pa, got);
+	assert_string_equal(got, vanilla);
+	assert_int_equal(cache.hits, 2);
+
+	for (i = 0, used = 0; i < SG_SIGV4_CACHE_SLOTS; i++)
+		used += cache.slot[i].used;
+	assert_true(used >= 2 && used <= 5);
+	sigv4_cache_clear(&cache);
+	for (i = 0; i < SG_SIGV4_CACHE_SLOTS; i++) {
+		assert_false(cache.slot[i].used);
+		for (size_t k = 0; k < 32; k++)
+			assert_int_equal(cache.slot[i].key[k], 0);
+	}
+	sign_vanilla(&pa, got);
+	assert_string_equal(got, vanilla);
+	assert_int_equal(cache.misses, 6);
+}
+
 /* get-vanilla of the suite, written out: runs without the shared data. */
 static void
 test_authorization_value(void **state)
@@ -1025,6 +1107,7 @@ main(void)
 	T(test_signing_key_example);
 	T(test_string_to_sign);
 	T(test_authorization_value);
+	T(test_signing_key_cache);
 	T(test_session_token);
 	T(test_content_sha256);
 #undef T
