@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cloudtrail.h"
+#include "jsonload.h"
 #include "log.h"
 #include "util.h"
 
@@ -61,7 +62,7 @@ cloudtrail_parse_page(const char *json, size_t len, struct sg_ct_page *page,
 
 	memset(page, 0, sizeof(*page));
 	*skipped = 0;
-	root = json_loadb(json, len, 0, &jerr);
+	root = sg_json_loadb(json, len, 0, &jerr);
 	if (root == NULL) {
 		snprintf(err, errlen, "LookupEvents answer is not JSON "
 		    "(line %d, column %d: %s)", jerr.line, jerr.column,

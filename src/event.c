@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "jsonload.h"
 #include "rule.h"
 #include "util.h"
 
@@ -887,10 +888,11 @@ event_parse(const char *json, size_t len, struct sg_event *ev, char *err,
 		return -1;
 	}
 
-	if ((root = json_loadb(json, len, EVENT_JSON_FLAGS, &jerr)) == NULL) {
+	if ((root = sg_json_loadb(json, len, EVENT_JSON_FLAGS,
+	    &jerr)) == NULL) {
 		fixed = event_repair(json, len, &flen, &nfix);
 		if (nfix > 0)
-			root = json_loadb(fixed, flen, EVENT_JSON_FLAGS,
+			root = sg_json_loadb(fixed, flen, EVENT_JSON_FLAGS,
 			    &jerr2);
 		free(fixed);
 		if (root == NULL) {

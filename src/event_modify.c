@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "event_modify.h"
+#include "jsonload.h"
 #include "rule.h"
 #include "ruleform.h"
 #include "util.h"
@@ -258,7 +259,7 @@ event_parse_modify(const char *json, size_t len, struct sg_modify *m,
 	bool single;
 
 	memset(m, 0, sizeof(*m));
-	if (json == NULL || (root = json_loadb(json, len, MODIFY_JSON_FLAGS,
+	if (json == NULL || (root = sg_json_loadb(json, len, MODIFY_JSON_FLAGS,
 	    &jerr)) == NULL) {
 		snprintf(err, errlen, "not JSON%s%s", json ? ": " : "",
 		    json ? jerr.text : "");
@@ -323,7 +324,7 @@ event_rule_ids(const char *json, size_t len, char ***idsp)
 
 	*idsp = NULL;
 	if (json == NULL ||
-	    (root = json_loadb(json, len, MODIFY_JSON_FLAGS, NULL)) == NULL)
+	    (root = sg_json_loadb(json, len, MODIFY_JSON_FLAGS, NULL)) == NULL)
 		return -1;
 	set = json_object_get(json_object_get(root, "requestParameters"),
 	    "securityGroupRuleIds");
