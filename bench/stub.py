@@ -2,7 +2,9 @@
 """bench/stub.py: a fast loopback stand-in for the AWS calls sgguard makes
 during the benchmarks (not a test double of AWS semantics: no SigV4 check).
 
-  CloudTrail LookupEvents  -> {"Events": PAGE} (PAGE from --page FILE, else [])
+  CloudTrail LookupEvents  -> {"Events": PAGE} (PAGE from --page FILE, else []),
+                              only the entries whose EventTime lies within the
+                              request's StartTime..EndTime, as AWS answers
   STS AssumeRole / GetCallerIdentity -> fixed answers
   EC2 DescribeSecurityGroupRules / DescribeSecurityGroups -> empty sets
   EC2 Revoke*/Authorize* -> <return>true</return>
@@ -21,7 +23,6 @@ lock = threading.Lock()
 stats = {"accepts": 0, "requests": 0, "actions": {}, "lookup_per_key": {},
          "max_lookup_per_key_per_s": 0, "first": None, "last": None}
 persec = {}  # (key, second) -> count
-PAGE = b'{"Events":[]}'
 NS = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
 EC2NS = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"'
 SCOPE = re.compile(r'Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/')
@@ -88,7 +89,7 @@ class H(BaseHTTPRequestHandler):
                 if c > stats["max_lookup_per_key_per_s"]:
                     stats["max_lookup_per_key_per_s"] = c
             count(action, now)
-            return self.reply(200, PAGE, "application/x-amz-json-1.1")
+            return self.reply(200, page_for(body), "application/x-amz-json-1.1")
         q = parse_qs(body.decode("utf-8", "replace"))
         action = (q.get("Action") or [""])[0]
         count(action or "unknown", now)
@@ -155,16 +156,33 @@ def snapshot():
         return s
 
 
+EVENTS = []
+PAGES = {}  # the entries in a window (their indices) -> the answer
+
+
+def page_for(body):
+    try:
+        q = json.loads(body)
+        lo, hi = float(q.get("StartTime", 0)), float(q.get("EndTime", 1e12))
+    except (ValueError, TypeError, AttributeError):
+        lo, hi = 0, 1e12
+    idx = tuple(i for i, e in enumerate(EVENTS) if lo <= e["EventTime"] <= hi)
+    with lock:
+        if idx not in PAGES:
+            PAGES[idx] = json.dumps({"Events": [EVENTS[i] for i in idx]}).encode()
+        return PAGES[idx]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--page", help="JSON file: the Events[] list to serve")
     ap.add_argument("--stats", help="write stats JSON here on SIGTERM/SIGUSR1")
     a = ap.parse_args()
-    global PAGE
+    global EVENTS
     if a.page:
         with open(a.page) as f:
-            PAGE = json.dumps({"Events": json.load(f)}).encode()
+            EVENTS = json.load(f)
     srv = Server(("127.0.0.1", a.port), H)
 
     def dump(*_):

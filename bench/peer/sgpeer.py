@@ -7,9 +7,13 @@ permissions, revoke, publish) behind a boto3 LookupEvents poller.
       one process: every --interval seconds, LookupEvents for each watched
       event name (every page, <= 2 requests/s), then per new event: parse,
       decide, revoke_security_group_{ingress,egress}, sns.publish
-  sgpeer.py bench PAGE.json CONFIG.ini N
+  sgpeer.py bench PAGE.json CONFIG.ini N [--botocore]
       the parse + decide work alone, N times over one page, timed with
-      time.process_time(): "events=E ns_per_event=X revert=R"
+      time.process_time(): "events=E ns_per_event=X revert=R". The page is
+      read with json.loads, or with --botocore as the poller really reads
+      it: botocore's LookupEvents response parser (what
+      ct.lookup_events() runs on the HTTP body), then json.loads of each
+      CloudTrailEvent
 
 Endpoint and credentials come from the environment (AWS_ENDPOINT_URL,
 AWS_ACCESS_KEY_ID, ...), as for any boto3 program. The config is sgguard's
@@ -142,15 +146,25 @@ def decide(cfg, rec):
     return ("revert" if bad else "allowed"), gid, bad
 
 
-def bench(page_path, conf_path, n):
+def bench(page_path, conf_path, n, via_botocore=False):
     cfg = load_config(conf_path)
     with open(page_path) as f:
         text = f.read()
+    load = json.loads
+    if via_botocore:
+        import botocore.parsers, botocore.session
+        model = botocore.session.get_session().get_service_model("cloudtrail")
+        shape = model.operation_model("LookupEvents").output_shape
+        parser = botocore.parsers.create_parser(model.metadata["protocol"])
+        body = text.encode()
+
+        def load(_):
+            return parser.parse({"body": body, "headers": {}, "status_code": 200}, shape)
     counts = {}
     nev = 0
     t0 = time.process_time()
     for _ in range(n):
-        page = json.loads(text)
+        page = load(text)
         for e in page.get("Events", []):
             rec = json.loads(e["CloudTrailEvent"])
             v, _, _ = decide(cfg, rec)
@@ -218,7 +232,7 @@ def poll(conf_path, interval, cycles):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 5 and sys.argv[1] == "bench":
-        bench(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        bench(sys.argv[2], sys.argv[3], int(sys.argv[4]), "--botocore" in sys.argv[5:])
     elif len(sys.argv) >= 3 and sys.argv[1] == "poll":
         a = sys.argv[3:]
         iv = float(a[a.index("--interval") + 1]) if "--interval" in a else 60.0
