@@ -171,7 +171,9 @@ install: all
 	install -m 0644 systemd/sgguard.catalog $(DESTDIR)$(catalogdir)/sgguard.catalog
 	install -m 0644 docs/sgguard.8 $(DESTDIR)$(mandir)/man8/sgguard.8
 	install -m 0644 docs/sgguard.ini.5 $(DESTDIR)$(mandir)/man5/sgguard.ini.5
-	install -m 0644 docs/iam-policy.json docs/cloudformation.yaml README.md $(DESTDIR)$(docdir)/
+	install -m 0644 docs/iam-policy.json docs/iam-policy-restore.json \
+	    docs/iam-policy-accounts.json docs/cloudformation.yaml \
+	    docs/cloudformation-target-account.yaml README.md $(DESTDIR)$(docdir)/
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog || true; fi
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 

@@ -629,7 +629,10 @@ def expected_tree():
         catalogdir + "/sgguard.catalog": 0o644,
         "usr/share/doc/sgguard/README.md": 0o644,
         "usr/share/doc/sgguard/iam-policy.json": 0o644,
+        "usr/share/doc/sgguard/iam-policy-restore.json": 0o644,
+        "usr/share/doc/sgguard/iam-policy-accounts.json": 0o644,
         "usr/share/doc/sgguard/cloudformation.yaml": 0o644,
+        "usr/share/doc/sgguard/cloudformation-target-account.yaml": 0o644,
         "usr/share/doc/sgguard/sgguard.ini.example": 0o644,
     }, unitdir
 
