@@ -457,7 +457,7 @@ def bench_cycles():
     events until the fast clock leaves them behind the lookback (900 s),
     then empty pages."""
     n = int(os.environ.get("BENCH_CYCLES", 100 if QUICK else 1000))
-    print("[3] RSS over %d plain cycles (poll_interval 5 s on a 100x clock)" % n, flush=True)
+    print("[3] RSS over %d plain cycles (poll_interval 5 s on a %dx clock)" % (n, SPEED), flush=True)
     if not os.path.exists(FAKETIME_LIB):
         notes.append("plain cycles: %s absent (apt install faketime); not measured" % FAKETIME_LIB)
         return
@@ -495,7 +495,7 @@ def bench_cycles():
     k = len(rss)
     h = k // 2
     g2 = (rss[-1] - rss[h]) / max(1, k - 1 - h)
-    row("RSS over %d plain cycles (100x clock)" % k, "%d KB after cycle 1 -> %d KB after %d" % (
+    row("RSS over %d plain cycles (%dx clock)" % (k, SPEED), "%d KB after cycle 1 -> %d KB after %d" % (
         rss[0], rss[-1], k), "-", "peak %d KB; 2nd half %+.2f KB/cycle = %+.0f KB per 1000" % (
         max(rss), g2, g2 * 1000), "flat", abs(g2 * 1000) < 256)
     row("  private (USS) / proportional (PSS), last", "%.1f / %.1f MB" % (

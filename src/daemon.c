@@ -26,167 +26,13 @@
  * the groups that [groups tag:K=V] sections find.
  *
  * Signals only set flags; the loop acts on them between steps.
+ *
+ * groups.c holds the watched groups (configured and found by tag) and their
+ * baselines; drift.c the drift check. daemon_int.h is what they share.
  */
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+#include "daemon_int.h"
 
-#include <systemd/sd-daemon.h>
-
-#include "aws.h"
-#include "baseline.h"
-#include "cloudtrail.h"
-#include "config.h"
-#include "creds.h"
-#include "daemon.h"
-#include "describe.h"
-#include "digest.h"
-#include "ec2.h"
-#include "ec2params.h"
-#include "event.h"
-#include "event_modify.h"
-#include "http.h"
-#include "log.h"
-#include "modify.h"
-#include "notify.h"
-#include "policy.h"
-#include "sns.h"
-#include "state.h"
-#include "sts.h"
-#include "util.h"
-#include "xml.h"
-
-#define DEFAULT_STATE_DIR	"/var/lib/sgguard"
-#define BASELINE_FILE		"baselines.json"
-/* CloudTrail keeps 90 days of history; an older cursor cannot help. */
-#define MAX_WINDOW		(90L * 24 * 3600)
-/* LookupEvents allows 2 requests per second per account and region; a
- * little under that, so network jitter never puts 3 in one second. */
-#define LOOKUP_SPACING_MS	550
-/* A stop request lets the call in flight finish for at most this long. */
-#define STOP_GRACE_MS		3000
-/* Notifications that cannot be published are retried with backoff up to
- * an hour apart, and given up (logged) after a week. */
-#define PUBLISH_BACKOFF_MAX	3600
-#define PUBLISH_GIVE_UP		(7L * 24 * 3600)
-/* A record this close to a snapshot may describe a change the snapshot
- * already swallowed (CloudTrail's eventTime, our clock and the read are
- * not one instant): judge it by the allow patterns alone. */
-#define SNAPSHOT_SLACK		300
-/* A revert still failing this long after its event is given up. */
-#define RETRY_GIVE_UP		(24L * 3600)
-/* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
-#define CREDS_START_TRIES	6
-/* The access keys sgguard signed with: its own calls are never acted on. */
-#define SELF_KEYS_MAX		32
-/* Groups found by tag are looked for again this often (and at once when
- * CloudTrail shows a CreateSecurityGroup where a tag section looks). */
-#define DISCOVERY_INTERVAL	300
-/* DescribeSecurityGroupRules takes at most 200 group ids per call. */
-#define DESCRIBE_BATCH		100
-/* Rules drift reverted, kept to attribute them when CloudTrail delivers
- * the record; older ones are dropped (past every window). */
-#define DRIFT_MEMORY_MAX	1024
-
-static volatile sig_atomic_t got_stop, got_reload;
-
-/* A record's JSON text, for the parsers beyond event_parse(). */
-struct sg_record {
-	const char	*json;
-	size_t		 len;
-};
-
-struct daemon;
-
-/* One account: the credentials' own, or an [account NAME] (AssumeRole). */
-struct account {
-	struct daemon		*d;
-	const struct sg_account_cfg *cfg;	/* NULL: own */
-	const char		*label;		/* "default" or NAME */
-	struct sg_sts_provider	*sts;		/* NULL: own */
-	bool			 ok;		/* usable this cycle */
-	bool			 failing;	/* said so already */
-	char			 id[16];	/* 12 digits, once known */
-	bool			 asked;		/* GetCallerIdentity tried */
-};
-
-/* One account-region: its window, where its lookups are, what came back. */
-struct poller {
-	char			 key[160];	/* "ACCOUNT/REGION" */
-	struct account		*acct;
-	char			*region;
-	const char		*names[8];	/* event names to ask for */
-	size_t			 nnames;
-	time_t			 start, end;	/* the window, inclusive */
-	size_t			 name_idx;
-	char			*next_token;
-	long			 next_send_ms;	/* monotonic: rate limit */
-	bool			 in_flight;
-	bool			 done;
-	bool			 failed;
-	struct sg_ct_entry	*entries;
-	size_t			 nentries;
-	size_t			 cap;
-	size_t			 requests;
-	struct daemon		*d;
-};
-
-/* A rule drift found before its record: reverted at once (attributed
- * later), or waiting for the record because the group admits some
- * principals. */
-struct drift_rule {
-	struct sg_group_rule	 gr;
-	char			 key[160];	/* ACCOUNT/REGION */
-	time_t			 seen;
-	bool			 reverted;	/* else still waiting */
-	bool			 audited;	/* reported in audit mode */
-};
-
-struct daemon {
-	const struct sg_options	*opts;
-	struct sg_config	*cfg;
-	const char		*state_dir;
-	bool			 audit;
-	struct sg_state		 state;
-	bool			 state_ok;	/* last commit worked */
-	struct sg_http		*http;
-	struct sg_creds_provider *creds;
-	struct sg_aws		*aws;
-	char			*self_keys[SELF_KEYS_MAX];
-	size_t			 nself_keys;
-	struct account		*accounts;
-	size_t			 naccounts;
-	/* The watched groups: configured ones, then ones found by tag. The
-	 * view is the configuration with these groups, for policy_decide. */
-	struct sg_group_cfg	*groups;
-	struct account		**group_acct;
-	size_t			 ngroups;
-	struct sg_group_cfg	*found;		/* by tag */
-	struct account		**found_acct;
-	size_t			 nfound;
-	struct sg_config	 view;
-	time_t			 next_discovery;
-	struct poller		*pollers;
-	size_t			 npollers;
-	struct sg_baseline_set	 baselines;
-	bool			 baselines_dirty;
-	struct drift_rule	*drift;
-	size_t			 ndrift;
-	struct sg_digest	 digest;
-	bool			 cycle_ok;	/* every call of the cycle worked */
-	/* For STATUS= and the end-of-run summary. */
-	unsigned long		 events_seen;
-	unsigned long		 reverted;
-	time_t			 last_poll;
-	char			 last_error[256];
-	bool			 watchdog;
-};
+volatile sig_atomic_t got_stop, got_reload;
 
 static const char *
 env_lookup(const char *name)
@@ -252,11 +98,7 @@ daemon_idle(void *arg)
 	watchdog_ping(arg);
 }
 
-static void
-set_error(struct daemon *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 set_error(struct daemon *d, const char *fmt, ...)
 {
 	va_list ap;
@@ -286,7 +128,7 @@ status_update(struct daemon *d)
 	    d->last_error[0] ? "; last error: " : "", d->last_error);
 }
 
-static void
+void
 iso_time(time_t t, char *out, size_t size)
 {
 	struct tm tm;
@@ -331,7 +173,7 @@ daemon_creds(void *arg, time_t now, struct sg_creds *out, char *err,
 
 /* The same for an [account]: the cached assume-role keys, never a call
  * (this runs inside aws_run). */
-static int
+int
 account_creds(void *arg, time_t now, struct sg_creds *out, char *err,
     size_t errlen)
 {
@@ -344,7 +186,7 @@ account_creds(void *arg, time_t now, struct sg_creds *out, char *err,
 }
 
 /* Sign req with the account's credentials. */
-static void
+void
 account_sign(const struct account *a, struct sg_aws_request *req)
 {
 	if (a != NULL && a->sts != NULL) {
@@ -395,7 +237,7 @@ accounts_build(struct daemon *d)
 	return 0;
 }
 
-static struct account *
+struct account *
 account_find(struct daemon *d, const char *name)
 {
 	size_t i;
@@ -490,7 +332,7 @@ fail:
 
 /* One blocking EC2 call in an account; 0 or -1 with err filled. The
  * answer's body is handed over in body (may be NULL). */
-static int
+int
 ec2_call(struct daemon *d, const struct account *a, const char *region,
     const char *action, const struct sg_kvlist *params, struct sg_buf *body,
     struct sg_aws_error *err)
@@ -515,359 +357,6 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 	}
 	aws_response_free(&resp);
 	return rc;
-}
-
-/* --- the watched groups ----------------------------------------------- */
-
-static const char *
-account_key(const struct account *a, const char *region, char *buf,
-    size_t size)
-{
-	snprintf(buf, size, "%s/%s", a->label, region);
-	return buf;
-}
-
-/* The configured groups and those found by tag, as one list, and the
- * view of the configuration that policy_decide reads. */
-static void
-groups_build(struct daemon *d)
-{
-	size_t i, n = d->cfg->ngroups + d->nfound;
-
-	free(d->groups);
-	free(d->group_acct);
-	d->groups = xcalloc(n + 1, sizeof(*d->groups));
-	d->group_acct = xcalloc(n + 1, sizeof(*d->group_acct));
-	d->ngroups = 0;
-	for (i = 0; i < d->cfg->ngroups; i++) {
-		d->groups[d->ngroups] = d->cfg->groups[i];
-		d->group_acct[d->ngroups++] = account_find(d,
-		    d->cfg->groups[i].account);
-	}
-	for (i = 0; i < d->nfound; i++) {
-		d->groups[d->ngroups] = d->found[i];
-		d->group_acct[d->ngroups++] = d->found_acct[i];
-	}
-	d->view = *d->cfg;
-	d->view.groups = d->groups;
-	d->view.ngroups = d->ngroups;
-}
-
-static ssize_t
-group_index(const struct daemon *d, const char *region, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < d->ngroups; i++)
-		if (strcmp(d->groups[i].id, id) == 0 &&
-		    sg_streq(d->groups[i].region, region))
-			return (ssize_t)i;
-	return -1;
-}
-
-/*
- * Look for the groups every tag section names, in each of its regions.
- * A search that fails keeps what the last one found there: a group never
- * drops out of the guard because an API call failed.
- */
-static void
-discover(struct daemon *d)
-{
-	struct sg_group_cfg *found = NULL;
-	struct account **facct = NULL;
-	size_t nfound = 0, t, r, i, j;
-
-	d->next_discovery = time(NULL) + DISCOVERY_INTERVAL;
-	for (t = 0; t < d->cfg->ntags; t++) {
-		const struct sg_tag_cfg *tag = &d->cfg->tags[t];
-		struct account *a = account_find(d, tag->policy.account);
-
-		for (r = 0; r < tag->nregions; r++) {
-			const char *region = tag->regions[r];
-			struct sg_group_set gs = { 0 };
-			struct sg_aws_error err;
-			struct sg_buf body;
-			char *token = NULL, why[512];
-			bool ok = a->ok;
-
-			buf_init(&body);
-			while (ok && !got_stop) {
-				struct sg_kvlist p = { 0 };
-				char *next = NULL;
-
-				describe_groups_params(tag->key, tag->value,
-				    1000, token, &p);
-				ok = ec2_call(d, a, region,
-				    "DescribeSecurityGroups", &p, &body,
-				    &err) == 0;
-				kvlist_free(&p);
-				if (!ok) {
-					awserr_format(&err, why, sizeof(why));
-					break;
-				}
-				if (describe_groups_parse(body.data ?
-				    body.data : "", body.len, &gs, &next, why,
-				    sizeof(why)) == -1) {
-					ok = false;
-					break;
-				}
-				free(token);
-				token = next;
-				if (token == NULL)
-					break;
-			}
-			free(token);
-			buf_free(&body);
-			if (!ok && a->ok) {
-				log_msg(LOG_WARNING, &(struct sg_log_fields){
-				    .message_id = SG_MSGID_AWS_ERROR,
-				    .region = region },
-				    "tag:%s=%s in %s (account %s): cannot list "
-				    "groups (%s); keeping the groups found "
-				    "before", tag->key, tag->value, region,
-				    a->label, why);
-				set_error(d, "DescribeSecurityGroups %s: %.160s",
-				    region, why);
-			}
-			/* Keep the earlier finds of this tag and region. */
-			for (i = 0; !ok && i < d->nfound; i++) {
-				if (d->found[i].tag != tag ||
-				    !sg_streq(d->found[i].region, region))
-					continue;
-				found = xreallocarray(found, nfound + 1,
-				    sizeof(*found));
-				facct = xreallocarray(facct, nfound + 1,
-				    sizeof(*facct));
-				found[nfound] = d->found[i];
-				facct[nfound++] = d->found_acct[i];
-			}
-			for (i = 0; ok && i < gs.n; i++) {
-				struct sg_group_cfg g;
-				const char *gid = gs.v[i].group_id;
-				bool dup = false;
-
-				for (j = 0; j < d->cfg->ngroups; j++)
-					if (strcmp(d->cfg->groups[j].id, gid) == 0)
-						dup = true;	/* [group] wins */
-				for (j = 0; j < nfound; j++)
-					if (strcmp(found[j].id, gid) == 0 &&
-					    sg_streq(found[j].region, region))
-						dup = true;	/* first tag wins */
-				if (dup || config_tag_group(tag, gid, region,
-				    &g) == -1)
-					continue;
-				found = xreallocarray(found, nfound + 1,
-				    sizeof(*found));
-				facct = xreallocarray(facct, nfound + 1,
-				    sizeof(*facct));
-				found[nfound] = g;
-				facct[nfound++] = a;
-			}
-			describe_groups_free(&gs);
-		}
-	}
-	/* Say what changed. */
-	for (i = 0; i < nfound; i++) {
-		bool known = false;
-
-		for (j = 0; j < d->nfound; j++)
-			if (strcmp(d->found[j].id, found[i].id) == 0)
-				known = true;
-		if (!known)
-			log_msg(LOG_INFO, &(struct sg_log_fields){
-			    .group_id = found[i].id,
-			    .region = found[i].region },
-			    "tag:%s=%s: now guarding %s (%s)",
-			    found[i].tag->key, found[i].tag->value,
-			    found[i].id, found[i].region);
-	}
-	for (j = 0; j < d->nfound; j++) {
-		bool still = false;
-
-		for (i = 0; i < nfound; i++)
-			if (strcmp(d->found[j].id, found[i].id) == 0)
-				still = true;
-		if (!still)
-			log_msg(LOG_WARNING, &(struct sg_log_fields){
-			    .group_id = d->found[j].id,
-			    .region = d->found[j].region },
-			    "tag:%s=%s: %s (%s) no longer carries the tag "
-			    "(or is gone): no longer guarded",
-			    d->found[j].tag->key, d->found[j].tag->value,
-			    d->found[j].id, d->found[j].region);
-	}
-	free(d->found);
-	free(d->found_acct);
-	d->found = found;
-	d->found_acct = facct;
-	d->nfound = nfound;
-	groups_build(d);
-}
-
-/* --- baselines -------------------------------------------------------- */
-
-static void
-baselines_save(struct daemon *d)
-{
-	char err[512], *text;
-
-	if (!d->baselines_dirty)
-		return;
-	text = baseline_serialize(&d->baselines);
-	if (state_write_file(d->state_dir, BASELINE_FILE, text, err,
-	    sizeof(err)) == 0)
-		d->baselines_dirty = false;
-	else
-		log_msg(LOG_ERR, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_STATE_ERROR },
-		    "cannot save the baselines: %s; keeping them in memory",
-		    err);
-	free(text);
-}
-
-static void
-baselines_load(struct daemon *d)
-{
-	char path[4096], err[512];
-	struct sg_buf b;
-	FILE *f;
-	int c;
-
-	snprintf(path, sizeof(path), "%s/%s", d->state_dir, BASELINE_FILE);
-	if ((f = fopen(path, "re")) == NULL)
-		return;
-	buf_init(&b);
-	while ((c = fgetc(f)) != EOF)
-		buf_putc(&b, (char)c);
-	fclose(f);
-	if (baseline_parse(b.data ? b.data : "", b.len, &d->baselines, err,
-	    sizeof(err)) == -1) {
-		log_msg(LOG_WARNING, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_STATE_ERROR },
-		    "baselines in %s are unusable (%s); taking new snapshots",
-		    path, err);
-		baseline_set_free(&d->baselines);
-	}
-	buf_free(&b);
-}
-
-/* The current rules of some groups of one account-region. 0 / -1. */
-static int
-read_rules(struct daemon *d, const struct account *a, const char *region,
-    const char *const *ids, size_t n, struct sg_rule_set *out, char *why,
-    size_t whylen)
-{
-	struct sg_aws_error err;
-	struct sg_buf body;
-	size_t off;
-	int rc = 0;
-
-	memset(out, 0, sizeof(*out));
-	buf_init(&body);
-	for (off = 0; off < n && rc == 0; off += DESCRIBE_BATCH) {
-		size_t batch = n - off < DESCRIBE_BATCH ? n - off :
-		    DESCRIBE_BATCH;
-		char *token = NULL;
-
-		do {
-			struct sg_kvlist p = { 0 };
-			char *next = NULL;
-
-			describe_rules_params(ids + off, batch, 1000, token,
-			    &p);
-			if (ec2_call(d, a, region, "DescribeSecurityGroupRules",
-			    &p, &body, &err) == -1) {
-				awserr_format(&err, why, whylen);
-				rc = -1;
-			} else if (describe_rules_parse(body.data ?
-			    body.data : "", body.len, out, &next, why,
-			    whylen) == -1)
-				rc = -1;
-			kvlist_free(&p);
-			free(token);
-			token = next;
-		} while (rc == 0 && token != NULL && !got_stop);
-		free(token);
-	}
-	buf_free(&body);
-	if (rc == -1)
-		describe_rules_free(out);
-	return rc;
-}
-
-/* Snapshot every watched group without a baseline yet (all of them with
- * fresh = true: start and reload). Without the permission to read rules
- * the guard still works from CloudTrail alone; it says so once. */
-static void
-baselines_snapshot(struct daemon *d, bool fresh)
-{
-	size_t p, i;
-
-	for (p = 0; p < d->npollers; p++) {
-		struct poller *pl = &d->pollers[p];
-		const char **ids = xcalloc(d->ngroups + 1, sizeof(*ids));
-		struct sg_rule_set rules;
-		char why[512];
-		size_t n = 0;
-
-		for (i = 0; i < d->ngroups; i++) {
-			if (d->group_acct[i] != pl->acct ||
-			    !sg_streq(d->groups[i].region, pl->region))
-				continue;
-			if (!fresh && baseline_find(&d->baselines,
-			    pl->acct->cfg ? pl->acct->label : "", pl->region,
-			    d->groups[i].id) != NULL)
-				continue;
-			ids[n++] = d->groups[i].id;
-		}
-		if (n == 0 || !pl->acct->ok) {
-			free(ids);
-			continue;
-		}
-		if (read_rules(d, pl->acct, pl->region, ids, n, &rules, why,
-		    sizeof(why)) == -1) {
-			log_msg(LOG_WARNING, &(struct sg_log_fields){
-			    .message_id = SG_MSGID_AWS_ERROR,
-			    .region = pl->region },
-			    "%s: cannot read the rules of %zu group%s (%s); "
-			    "guarding from CloudTrail alone, without a "
-			    "baseline (drift, restore and putting modified "
-			    "rules back need ec2:DescribeSecurityGroupRules)",
-			    pl->key, n, n == 1 ? "" : "s", why);
-			free(ids);
-			continue;
-		}
-		for (i = 0; i < d->ngroups; i++) {
-			struct sg_group_baseline *b;
-			size_t k;
-			bool want = false;
-
-			for (k = 0; k < n; k++)
-				if (ids[k] == d->groups[i].id)
-					want = true;
-			if (!want)
-				continue;
-			b = baseline_get(&d->baselines, pl->acct->cfg ?
-			    pl->acct->label : "", pl->region, d->groups[i].id);
-			baseline_snapshot(b, &rules, d->groups[i].baseline ==
-			    SG_BASELINE_SNAPSHOT);
-			b->taken = time(NULL);
-			log_debug("%s: baseline of %s: %zu rule%s", pl->key,
-			    d->groups[i].id, b->n, b->n == 1 ? "" : "s");
-		}
-		d->baselines_dirty = true;
-		describe_rules_free(&rules);
-		free(ids);
-	}
-	baselines_save(d);
-}
-
-static struct sg_group_baseline *
-baseline_of(struct daemon *d, const struct account *a, const char *region,
-    const char *gid)
-{
-	return baseline_find(&d->baselines, a->cfg ? a->label : "", region,
-	    gid);
 }
 
 /* --- pollers ---------------------------------------------------------- */
@@ -1109,7 +598,7 @@ digest_due(struct daemon *d, const char *key, time_t now)
 
 /* Queue one message, unless more than ten for this group within a minute
  * fold it into a digest. */
-static void
+void
 queue_notice(struct daemon *d, const struct sg_notice *n, const char *id,
     const char *action, const char *principal)
 {
@@ -1222,7 +711,7 @@ queue_notification(struct daemon *d, const struct sg_event *ev,
 	queue_notice(d, &n, ev->event_id, action, notify_principal(ev));
 }
 
-static void
+void
 rules_text(const struct sg_rule *rules, size_t n, char *out, size_t size)
 {
 	char one[160];
@@ -1908,7 +1397,7 @@ poller_finish(struct daemon *d, struct poller *p)
 		state_set_cursor(&d->state, p->key, cursor);
 }
 
-static void
+void
 publish_pending(struct daemon *d)
 {
 	struct sg_aws_error err;
@@ -1969,364 +1458,6 @@ publish_pending(struct daemon *d)
 		i++;
 	}
 	commit(d);
-}
-
-/* --- drift ------------------------------------------------------------ */
-
-static struct drift_rule *
-drift_find(struct daemon *d, const char *key, const struct sg_group_rule *gr)
-{
-	size_t i;
-
-	for (i = 0; i < d->ndrift; i++)
-		if (strcmp(d->drift[i].key, key) == 0 &&
-		    strcmp(d->drift[i].gr.group_id, gr->group_id) == 0 &&
-		    rule_equal(&d->drift[i].gr.rule, &gr->rule))
-			return &d->drift[i];
-	return NULL;
-}
-
-static struct drift_rule *
-drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
-{
-	struct drift_rule *dr;
-
-	if (d->ndrift == DRIFT_MEMORY_MAX) {
-		memmove(d->drift, d->drift + 1, (d->ndrift - 1) *
-		    sizeof(*d->drift));
-		d->ndrift--;
-	}
-	d->drift = xreallocarray(d->drift, d->ndrift + 1, sizeof(*d->drift));
-	dr = &d->drift[d->ndrift++];
-	memset(dr, 0, sizeof(*dr));
-	dr->gr = *gr;
-	sg_strlcpy(dr->key, key, sizeof(dr->key));
-	dr->seen = time(NULL);
-	return dr;
-}
-
-/* Ask STS who the credentials are (no permission needed), once. */
-static void
-account_ask_id(struct account *a)
-{
-	struct sg_aws_request req = {
-		.service = SG_AWS_STS,
-		.region = a->d->cfg->region,
-		.action = "GetCallerIdentity",
-	};
-	struct sg_aws_response resp;
-	char id[32];
-
-	if (a->asked)
-		return;
-	a->asked = true;
-	account_sign(a, &req);
-	if (aws_call(a->d->aws, &req, &resp) == 0 &&
-	    xml_find_text(resp.body.data ? resp.body.data : "", resp.body.len,
-	    "GetCallerIdentityResult/Account", id, sizeof(id)) == 1 &&
-	    strlen(id) == 12)
-		sg_strlcpy(a->id, id, sizeof(a->id));
-	aws_response_free(&resp);
-}
-
-/* The account a drift message names: the group's owner as EC2 reports
- * it, else the id its records carry, else the account's name. */
-static const char *
-account_text(struct account *a, const struct sg_group_rule *gr)
-{
-	if (gr->owner_id[0] != '\0')
-		return gr->owner_id;
-	if (a->id[0] == '\0' && a->cfg != NULL)
-		sg_strlcpy(a->id, a->cfg->account_id, sizeof(a->id));
-	if (a->id[0] == '\0')
-		account_ask_id(a);
-	return a->id[0] != '\0' ? a->id : a->label;
-}
-
-/* The plain rules of up to 64 group rules into out (64 long). */
-static size_t
-rules_of(struct sg_rule *out, const struct sg_group_rule *in, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && i < 64; i++)
-		out[i] = in[i].rule;
-	return i;
-}
-
-/*
- * One drift repair (put modified rules back, restore missing ones): the
- * call, then the log line and the message, or a warning (done and fail
- * are the log's phrases). With dup_ok a rule already there counts as
- * restored. Takes params over.
- */
-static void
-drift_fix(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
-    const char *action, struct sg_kvlist *params,
-    const struct sg_notice *note, const char *done, const char *fail,
-    bool dup_ok)
-{
-	struct sg_aws_error err;
-	char why[512];
-
-	if (ec2_call(d, p->acct, p->region, action, params, NULL, &err) ==
-	    0 || (dup_ok && sg_streq(err.code,
-	    "InvalidPermission.Duplicate"))) {
-		log_msg(LOG_WARNING, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_REVERTED, .group_id = g->id,
-		    .region = p->region, .action = "reverted" },
-		    "drift on %s (%s): %s", g->id, p->region, done);
-		queue_notice(d, note, "drift", "reverted", "unknown");
-	} else {
-		awserr_format(&err, why, sizeof(why));
-		log_warnx("drift on %s (%s): cannot %s: %s", g->id, p->region,
-		    fail, why);
-	}
-	kvlist_free(params);
-}
-
-/*
- * One group's drift. Without allow_principal nobody may change the group,
- * so what is unexpected goes at once; otherwise the record decides, and
- * drift acts only on what is still unattributed after `lookback`.
- */
-static void
-drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
-    const struct sg_group_baseline *b, const struct sg_rule_set *rules)
-{
-	struct sg_drift dr;
-	const struct sg_drift_dir *dirs[2];
-	char now_text[32], list[1024];
-	time_t now = time(NULL);
-	size_t k, i;
-	bool wait = g->nprincipals > 0;
-
-	iso_time(now, now_text, sizeof(now_text));
-	baseline_diff(b, rules, g->allow, g->nallow,
-	    g->egress != SG_EGRESS_IGNORE, &dr);
-	dirs[0] = &dr.ingress;
-	dirs[1] = &dr.egress;
-	for (k = 0; k < 2; k++) {
-		const struct sg_drift_dir *dd = dirs[k];
-		struct sg_rule now_rules[64];
-		struct sg_group_rule act[64];
-		size_t n = 0;
-		bool audit = d->audit || (k == 1 &&
-		    g->egress == SG_EGRESS_AUDIT);
-
-		for (i = 0; i < dd->nunexpected && n < 64; i++) {
-			struct drift_rule *known = drift_find(d, p->key,
-			    &dd->unexpected[i]);
-
-			if (known != NULL && (known->reverted ||
-			    known->audited))
-				continue;	/* acted on or reported */
-			if (wait) {
-				if (known == NULL)
-					known = drift_add(d, p->key,
-					    &dd->unexpected[i]);
-				if (now - known->seen < d->cfg->lookback)
-					continue;	/* the record decides */
-			}
-			act[n] = dd->unexpected[i];
-			now_rules[n++] = dd->unexpected[i].rule;
-		}
-		if (n > 0) {
-			struct sg_notice note = {
-				.group_id = g->id, .region = p->region,
-				.account = account_text(p->acct, &act[0]),
-				.event_time = now_text,
-				.outcome = audit ? SG_OUTCOME_DRY_RUN :
-				    SG_OUTCOME_REVERTED,
-				.revoked = now_rules, .nrevoked = n,
-				.note = wait ? "not attributed by CloudTrail "
-				    "within lookback" : "found by the drift "
-				    "check; who made it follows once "
-				    "CloudTrail delivers the record",
-			};
-			struct sg_revoke_result res;
-			struct sg_log_fields f = { .group_id = g->id,
-			    .region = p->region, .principal = "unknown" };
-
-			rules_text(now_rules, n, list, sizeof(list));
-			if (audit) {
-				f.message_id = SG_MSGID_WOULD_REVERT;
-				f.action = "would-revert";
-				log_msg(LOG_WARNING, &f, "drift on %s (%s): "
-				    "would revert %s", g->id, p->region, list);
-				queue_notice(d, &note, "drift", f.action,
-				    "unknown");
-				/* Reported once; nothing to attribute. */
-				for (i = 0; i < n; i++) {
-					struct drift_rule *x = drift_find(d,
-					    p->key, &act[i]);
-
-					if (x == NULL)
-						x = drift_add(d, p->key,
-						    &act[i]);
-					x->audited = true;
-				}
-				continue;
-			}
-			ec2_revoke(d->aws, p->acct->sts != NULL ?
-			    account_creds : NULL, p->acct, p->region, g->id,
-			    now_rules, n, k == 1, &res);
-			if (res.status == SG_REVOKE_DONE) {
-				f.message_id = SG_MSGID_REVERTED;
-				f.action = "reverted";
-				log_msg(LOG_WARNING, &f, "drift on %s (%s): "
-				    "reverted %zu rule%s before CloudTrail "
-				    "delivered the record: %s", g->id,
-				    p->region, n, n == 1 ? "" : "s", list);
-				d->reverted += n;
-				queue_notice(d, &note, "drift", f.action,
-				    "unknown");
-				for (i = 0; i < n; i++) {
-					struct drift_rule *x = drift_find(d,
-					    p->key, &act[i]);
-
-					if (x == NULL)
-						x = drift_add(d, p->key,
-						    &act[i]);
-					x->reverted = true;
-				}
-			} else {
-				log_msg(LOG_ERR, &(struct sg_log_fields){
-				    .message_id = SG_MSGID_REVERT_FAILED,
-				    .group_id = g->id, .region = p->region,
-				    .action = "failed" },
-				    "drift on %s (%s): could not revert %s: %s",
-				    g->id, p->region, list, res.error);
-				set_error(d, "drift revert on %s: %.160s",
-				    g->id, res.error);
-			}
-			ec2_result_free(&res);
-		}
-		/* Changed in place, or gone: put back (same waiting rule). */
-		if (!wait && !audit && dd->nmodified > 0) {
-			struct sg_rule was[64], now_r[64];
-			struct sg_notice note = {
-				.group_id = g->id, .region = p->region,
-				.account = account_text(p->acct,
-				    &dd->modified[0]),
-				.event_time = now_text,
-				.outcome = SG_OUTCOME_REVERTED,
-				.revoked = now_r,
-				.nrevoked = rules_of(now_r, dd->modified,
-				    dd->nmodified),
-				.restored = was,
-				.nrestored = rules_of(was, dd->was,
-				    dd->nmodified),
-				.note = "modified rules put back by the drift "
-				    "check",
-			};
-			struct sg_kvlist params = { 0 };
-			char done[96];
-
-			snprintf(done, sizeof(done), "put %zu modified rule%s "
-			    "back", dd->nmodified, dd->nmodified == 1 ? "" : "s");
-			ec2params_modify(g->id, dd->was, dd->nmodified,
-			    &params);
-			drift_fix(d, p, g, SG_MODIFY_RULES_ACTION, &params,
-			    &note, done, "put modified rules back", false);
-		}
-		if (!wait && !audit && g->restore && dd->nmissing > 0 &&
-		    rules->nbad == 0) {
-			struct sg_rule back[64];
-			struct sg_notice note = {
-				.group_id = g->id, .region = p->region,
-				.account = account_text(p->acct,
-				    &dd->missing[0]),
-				.event_time = now_text,
-				.outcome = SG_OUTCOME_REVERTED,
-				.restored = back,
-				.nrestored = rules_of(back, dd->missing,
-				    dd->nmissing),
-				.note = "baseline rules put back by the drift "
-				    "check",
-			};
-			struct sg_kvlist params = { 0 };
-			char done[96];
-
-			snprintf(done, sizeof(done), "restored %zu baseline "
-			    "rule%s", dd->nmissing, dd->nmissing == 1 ? "" : "s");
-			ec2params_authorize(g->id, dd->missing, dd->nmissing,
-			    &params);
-			drift_fix(d, p, g, k == 1 ? SG_AUTHORIZE_EGRESS_ACTION :
-			    SG_AUTHORIZE_INGRESS_ACTION, &params, &note, done,
-			    "restore baseline rules", true);
-		}
-	}
-	baseline_drift_free(&dr);
-}
-
-/* Read the rules of every guarded group with a baseline and act on drift.
- * Forget waiting rules that are gone or older than every window. */
-static void
-drift_check(struct daemon *d)
-{
-	time_t now = time(NULL);
-	size_t pi, i, k;
-
-	for (pi = 0; pi < d->npollers && !got_stop; pi++) {
-		struct poller *p = &d->pollers[pi];
-		const char **ids;
-		struct sg_rule_set rules;
-		char why[512];
-		size_t n = 0;
-
-		if (!p->acct->ok)
-			continue;
-		ids = xcalloc(d->ngroups + 1, sizeof(*ids));
-		for (i = 0; i < d->ngroups; i++)
-			if (d->group_acct[i] == p->acct &&
-			    sg_streq(d->groups[i].region, p->region) &&
-			    baseline_of(d, p->acct, p->region,
-			    d->groups[i].id) != NULL)
-				ids[n++] = d->groups[i].id;
-		if (n == 0 || read_rules(d, p->acct, p->region, ids, n, &rules,
-		    why, sizeof(why)) == -1) {
-			if (n > 0)
-				log_warnx("drift check of %s skipped: %s",
-				    p->key, why);
-			free(ids);
-			continue;
-		}
-		for (i = 0; i < d->ngroups; i++) {
-			struct sg_group_baseline *b;
-
-			if (d->group_acct[i] != p->acct ||
-			    !sg_streq(d->groups[i].region, p->region) ||
-			    (b = baseline_of(d, p->acct, p->region,
-			    d->groups[i].id)) == NULL)
-				continue;
-			if (baseline_adopt_ids(b, &rules) > 0)
-				d->baselines_dirty = true;
-			drift_group(d, p, &d->groups[i], b, &rules);
-		}
-		/* A waiting rule no longer there needs nothing more. */
-		for (k = 0; k < d->ndrift; ) {
-			struct drift_rule *dr = &d->drift[k];
-			bool present = false;
-
-			for (i = 0; i < rules.n && !present; i++)
-				present = strcmp(rules.v[i].group_id,
-				    dr->gr.group_id) == 0 &&
-				    rule_equal(&rules.v[i].rule, &dr->gr.rule);
-			if (strcmp(dr->key, p->key) == 0 && ((!dr->reverted &&
-			    !present) || now - dr->seen > 2L *
-			    d->cfg->lookback)) {
-				memmove(dr, dr + 1, (d->ndrift - k - 1) *
-				    sizeof(*dr));
-				d->ndrift--;
-				continue;
-			}
-			k++;
-		}
-		describe_rules_free(&rules);
-		free(ids);
-	}
-	publish_pending(d);
 }
 
 /* --- the cycle -------------------------------------------------------- */

@@ -1,0 +1,202 @@
+/* daemon_int.h: what daemon.c, groups.c and drift.c share: the
+ * daemon's state and the steps one file takes for another. Not an
+ * interface: only these three files include it. */
+#ifndef SG_DAEMON_INT_H
+#define SG_DAEMON_INT_H
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+#include "aws.h"
+#include "baseline.h"
+#include "cloudtrail.h"
+#include "config.h"
+#include "creds.h"
+#include "daemon.h"
+#include "describe.h"
+#include "digest.h"
+#include "ec2.h"
+#include "ec2params.h"
+#include "event.h"
+#include "event_modify.h"
+#include "http.h"
+#include "log.h"
+#include "modify.h"
+#include "notify.h"
+#include "policy.h"
+#include "sns.h"
+#include "state.h"
+#include "sts.h"
+#include "util.h"
+#include "xml.h"
+
+#define DEFAULT_STATE_DIR	"/var/lib/sgguard"
+#define BASELINE_FILE		"baselines.json"
+/* CloudTrail keeps 90 days of history; an older cursor cannot help. */
+#define MAX_WINDOW		(90L * 24 * 3600)
+/* LookupEvents allows 2 requests per second per account and region; a
+ * little under that, so network jitter never puts 3 in one second. */
+#define LOOKUP_SPACING_MS	550
+/* A stop request lets the call in flight finish for at most this long. */
+#define STOP_GRACE_MS		3000
+/* Notifications that cannot be published are retried with backoff up to
+ * an hour apart, and given up (logged) after a week. */
+#define PUBLISH_BACKOFF_MAX	3600
+#define PUBLISH_GIVE_UP		(7L * 24 * 3600)
+/* A record this close to a snapshot may describe a change the snapshot
+ * already swallowed (CloudTrail's eventTime, our clock and the read are
+ * not one instant): judge it by the allow patterns alone. */
+#define SNAPSHOT_SLACK		300
+/* A revert still failing this long after its event is given up. */
+#define RETRY_GIVE_UP		(24L * 3600)
+/* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
+#define CREDS_START_TRIES	6
+/* The access keys sgguard signed with: its own calls are never acted on. */
+#define SELF_KEYS_MAX		32
+/* Groups found by tag are looked for again this often (and at once when
+ * CloudTrail shows a CreateSecurityGroup where a tag section looks). */
+#define DISCOVERY_INTERVAL	300
+/* DescribeSecurityGroupRules takes at most 200 group ids per call. */
+#define DESCRIBE_BATCH		100
+/* Rules drift reverted, kept to attribute them when CloudTrail delivers
+ * the record; older ones are dropped (past every window). */
+#define DRIFT_MEMORY_MAX	1024
+
+/* A record's JSON text, for the parsers beyond event_parse(). */
+struct sg_record {
+	const char	*json;
+	size_t		 len;
+};
+
+struct daemon;
+
+/* One account: the credentials' own, or an [account NAME] (AssumeRole). */
+struct account {
+	struct daemon		*d;
+	const struct sg_account_cfg *cfg;	/* NULL: own */
+	const char		*label;		/* "default" or NAME */
+	struct sg_sts_provider	*sts;		/* NULL: own */
+	bool			 ok;		/* usable this cycle */
+	bool			 failing;	/* said so already */
+	char			 id[16];	/* 12 digits, once known */
+	bool			 asked;		/* GetCallerIdentity tried */
+};
+
+/* One account-region: its window, where its lookups are, what came back. */
+struct poller {
+	char			 key[160];	/* "ACCOUNT/REGION" */
+	struct account		*acct;
+	char			*region;
+	const char		*names[8];	/* event names to ask for */
+	size_t			 nnames;
+	time_t			 start, end;	/* the window, inclusive */
+	size_t			 name_idx;
+	char			*next_token;
+	long			 next_send_ms;	/* monotonic: rate limit */
+	bool			 in_flight;
+	bool			 done;
+	bool			 failed;
+	struct sg_ct_entry	*entries;
+	size_t			 nentries;
+	size_t			 cap;
+	size_t			 requests;
+	struct daemon		*d;
+};
+
+/* A rule drift found before its record: reverted at once (attributed
+ * later), or waiting for the record because the group admits some
+ * principals. */
+struct drift_rule {
+	struct sg_group_rule	 gr;
+	char			 key[160];	/* ACCOUNT/REGION */
+	time_t			 seen;
+	bool			 reverted;	/* else still waiting */
+	bool			 audited;	/* reported in audit mode */
+};
+
+struct daemon {
+	const struct sg_options	*opts;
+	struct sg_config	*cfg;
+	const char		*state_dir;
+	bool			 audit;
+	struct sg_state		 state;
+	bool			 state_ok;	/* last commit worked */
+	struct sg_http		*http;
+	struct sg_creds_provider *creds;
+	struct sg_aws		*aws;
+	char			*self_keys[SELF_KEYS_MAX];
+	size_t			 nself_keys;
+	struct account		*accounts;
+	size_t			 naccounts;
+	/* The watched groups: configured ones, then ones found by tag. The
+	 * view is the configuration with these groups, for policy_decide. */
+	struct sg_group_cfg	*groups;
+	struct account		**group_acct;
+	size_t			 ngroups;
+	struct sg_group_cfg	*found;		/* by tag */
+	struct account		**found_acct;
+	size_t			 nfound;
+	struct sg_config	 view;
+	time_t			 next_discovery;
+	struct poller		*pollers;
+	size_t			 npollers;
+	struct sg_baseline_set	 baselines;
+	bool			 baselines_dirty;
+	struct drift_rule	*drift;
+	size_t			 ndrift;
+	struct sg_digest	 digest;
+	bool			 cycle_ok;	/* every call of the cycle worked */
+	/* For STATUS= and the end-of-run summary. */
+	unsigned long		 events_seen;
+	unsigned long		 reverted;
+	time_t			 last_poll;
+	char			 last_error[256];
+	bool			 watchdog;
+};
+
+/* Set by the signal handlers (daemon.c). */
+extern volatile sig_atomic_t got_stop, got_reload;
+
+/* daemon.c */
+void	 set_error(struct daemon *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 iso_time(time_t, char *out, size_t size);
+void	 account_sign(const struct account *, struct sg_aws_request *);
+int	 account_creds(void *arg, time_t now, struct sg_creds *out,
+	    char *err, size_t errlen);
+struct account *account_find(struct daemon *, const char *name);
+int	 ec2_call(struct daemon *, const struct account *, const char *region,
+	    const char *action, const struct sg_kvlist *params,
+	    struct sg_buf *body, struct sg_aws_error *err);
+void	 queue_notice(struct daemon *, const struct sg_notice *,
+	    const char *id, const char *action, const char *principal);
+void	 rules_text(const struct sg_rule *, size_t n, char *out, size_t size);
+void	 publish_pending(struct daemon *);
+
+/* groups.c: the watched groups and their baselines */
+const char *account_key(const struct account *, const char *region,
+	    char *buf, size_t size);
+void	 groups_build(struct daemon *);
+ssize_t	 group_index(const struct daemon *, const char *region,
+	    const char *id);
+void	 discover(struct daemon *);
+void	 baselines_save(struct daemon *);
+void	 baselines_load(struct daemon *);
+int	 read_rules(struct daemon *, const struct account *,
+	    const char *region, const char *const *ids, size_t n,
+	    struct sg_rule_set *out, char *why, size_t whylen);
+void	 baselines_snapshot(struct daemon *, bool fresh);
+struct sg_group_baseline *baseline_of(struct daemon *,
+	    const struct account *, const char *region, const char *gid);
+
+/* drift.c */
+void	 drift_check(struct daemon *);
+
+#endif

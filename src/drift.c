@@ -1,0 +1,363 @@
+/* drift.c: the drift check. Every drift_interval seconds the watched
+ * groups' rules are read (DescribeSecurityGroupRules) and compared with
+ * their baselines, so a rule added by hand goes before CloudTrail has
+ * delivered its record; the record, when it comes, names who did it. */
+#include "daemon_int.h"
+
+/* --- drift ------------------------------------------------------------ */
+
+static struct drift_rule *
+drift_find(struct daemon *d, const char *key, const struct sg_group_rule *gr)
+{
+	size_t i;
+
+	for (i = 0; i < d->ndrift; i++)
+		if (strcmp(d->drift[i].key, key) == 0 &&
+		    strcmp(d->drift[i].gr.group_id, gr->group_id) == 0 &&
+		    rule_equal(&d->drift[i].gr.rule, &gr->rule))
+			return &d->drift[i];
+	return NULL;
+}
+
+static struct drift_rule *
+drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
+{
+	struct drift_rule *dr;
+
+	if (d->ndrift == DRIFT_MEMORY_MAX) {
+		memmove(d->drift, d->drift + 1, (d->ndrift - 1) *
+		    sizeof(*d->drift));
+		d->ndrift--;
+	}
+	d->drift = xreallocarray(d->drift, d->ndrift + 1, sizeof(*d->drift));
+	dr = &d->drift[d->ndrift++];
+	memset(dr, 0, sizeof(*dr));
+	dr->gr = *gr;
+	sg_strlcpy(dr->key, key, sizeof(dr->key));
+	dr->seen = time(NULL);
+	return dr;
+}
+
+/* Ask STS who the credentials are (no permission needed), once. */
+static void
+account_ask_id(struct account *a)
+{
+	struct sg_aws_request req = {
+		.service = SG_AWS_STS,
+		.region = a->d->cfg->region,
+		.action = "GetCallerIdentity",
+	};
+	struct sg_aws_response resp;
+	char id[32];
+
+	if (a->asked)
+		return;
+	a->asked = true;
+	account_sign(a, &req);
+	if (aws_call(a->d->aws, &req, &resp) == 0 &&
+	    xml_find_text(resp.body.data ? resp.body.data : "", resp.body.len,
+	    "GetCallerIdentityResult/Account", id, sizeof(id)) == 1 &&
+	    strlen(id) == 12)
+		sg_strlcpy(a->id, id, sizeof(a->id));
+	aws_response_free(&resp);
+}
+
+/* The account a drift message names: the group's owner as EC2 reports
+ * it, else the id its records carry, else the account's name. */
+static const char *
+account_text(struct account *a, const struct sg_group_rule *gr)
+{
+	if (gr->owner_id[0] != '\0')
+		return gr->owner_id;
+	if (a->id[0] == '\0' && a->cfg != NULL)
+		sg_strlcpy(a->id, a->cfg->account_id, sizeof(a->id));
+	if (a->id[0] == '\0')
+		account_ask_id(a);
+	return a->id[0] != '\0' ? a->id : a->label;
+}
+
+/* The plain rules of up to 64 group rules into out (64 long). */
+static size_t
+rules_of(struct sg_rule *out, const struct sg_group_rule *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 64; i++)
+		out[i] = in[i].rule;
+	return i;
+}
+
+/*
+ * One drift repair (put modified rules back, restore missing ones): the
+ * call, then the log line and the message, or a warning (done and fail
+ * are the log's phrases). With dup_ok a rule already there counts as
+ * restored. Takes params over.
+ */
+static void
+drift_fix(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
+    const char *action, struct sg_kvlist *params,
+    const struct sg_notice *note, const char *done, const char *fail,
+    bool dup_ok)
+{
+	struct sg_aws_error err;
+	char why[512];
+
+	if (ec2_call(d, p->acct, p->region, action, params, NULL, &err) ==
+	    0 || (dup_ok && sg_streq(err.code,
+	    "InvalidPermission.Duplicate"))) {
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_REVERTED, .group_id = g->id,
+		    .region = p->region, .action = "reverted" },
+		    "drift on %s (%s): %s", g->id, p->region, done);
+		queue_notice(d, note, "drift", "reverted", "unknown");
+	} else {
+		awserr_format(&err, why, sizeof(why));
+		log_warnx("drift on %s (%s): cannot %s: %s", g->id, p->region,
+		    fail, why);
+	}
+	kvlist_free(params);
+}
+
+/*
+ * One group's drift. Without allow_principal nobody may change the group,
+ * so what is unexpected goes at once; otherwise the record decides, and
+ * drift acts only on what is still unattributed after `lookback`.
+ */
+static void
+drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
+    const struct sg_group_baseline *b, const struct sg_rule_set *rules)
+{
+	struct sg_drift dr;
+	const struct sg_drift_dir *dirs[2];
+	char now_text[32], list[1024];
+	time_t now = time(NULL);
+	size_t k, i;
+	bool wait = g->nprincipals > 0;
+
+	iso_time(now, now_text, sizeof(now_text));
+	baseline_diff(b, rules, g->allow, g->nallow,
+	    g->egress != SG_EGRESS_IGNORE, &dr);
+	dirs[0] = &dr.ingress;
+	dirs[1] = &dr.egress;
+	for (k = 0; k < 2; k++) {
+		const struct sg_drift_dir *dd = dirs[k];
+		struct sg_rule now_rules[64];
+		struct sg_group_rule act[64];
+		size_t n = 0;
+		bool audit = d->audit || (k == 1 &&
+		    g->egress == SG_EGRESS_AUDIT);
+
+		for (i = 0; i < dd->nunexpected && n < 64; i++) {
+			struct drift_rule *known = drift_find(d, p->key,
+			    &dd->unexpected[i]);
+
+			if (known != NULL && (known->reverted ||
+			    known->audited))
+				continue;	/* acted on or reported */
+			if (wait) {
+				if (known == NULL)
+					known = drift_add(d, p->key,
+					    &dd->unexpected[i]);
+				if (now - known->seen < d->cfg->lookback)
+					continue;	/* the record decides */
+			}
+			act[n] = dd->unexpected[i];
+			now_rules[n++] = dd->unexpected[i].rule;
+		}
+		if (n > 0) {
+			struct sg_notice note = {
+				.group_id = g->id, .region = p->region,
+				.account = account_text(p->acct, &act[0]),
+				.event_time = now_text,
+				.outcome = audit ? SG_OUTCOME_DRY_RUN :
+				    SG_OUTCOME_REVERTED,
+				.revoked = now_rules, .nrevoked = n,
+				.note = wait ? "not attributed by CloudTrail "
+				    "within lookback" : "found by the drift "
+				    "check; who made it follows once "
+				    "CloudTrail delivers the record",
+			};
+			struct sg_revoke_result res;
+			struct sg_log_fields f = { .group_id = g->id,
+			    .region = p->region, .principal = "unknown" };
+
+			rules_text(now_rules, n, list, sizeof(list));
+			if (audit) {
+				f.message_id = SG_MSGID_WOULD_REVERT;
+				f.action = "would-revert";
+				log_msg(LOG_WARNING, &f, "drift on %s (%s): "
+				    "would revert %s", g->id, p->region, list);
+				queue_notice(d, &note, "drift", f.action,
+				    "unknown");
+				/* Reported once; nothing to attribute. */
+				for (i = 0; i < n; i++) {
+					struct drift_rule *x = drift_find(d,
+					    p->key, &act[i]);
+
+					if (x == NULL)
+						x = drift_add(d, p->key,
+						    &act[i]);
+					x->audited = true;
+				}
+				continue;
+			}
+			ec2_revoke(d->aws, p->acct->sts != NULL ?
+			    account_creds : NULL, p->acct, p->region, g->id,
+			    now_rules, n, k == 1, &res);
+			if (res.status == SG_REVOKE_DONE) {
+				f.message_id = SG_MSGID_REVERTED;
+				f.action = "reverted";
+				log_msg(LOG_WARNING, &f, "drift on %s (%s): "
+				    "reverted %zu rule%s before CloudTrail "
+				    "delivered the record: %s", g->id,
+				    p->region, n, n == 1 ? "" : "s", list);
+				d->reverted += n;
+				queue_notice(d, &note, "drift", f.action,
+				    "unknown");
+				for (i = 0; i < n; i++) {
+					struct drift_rule *x = drift_find(d,
+					    p->key, &act[i]);
+
+					if (x == NULL)
+						x = drift_add(d, p->key,
+						    &act[i]);
+					x->reverted = true;
+				}
+			} else {
+				log_msg(LOG_ERR, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_REVERT_FAILED,
+				    .group_id = g->id, .region = p->region,
+				    .action = "failed" },
+				    "drift on %s (%s): could not revert %s: %s",
+				    g->id, p->region, list, res.error);
+				set_error(d, "drift revert on %s: %.160s",
+				    g->id, res.error);
+			}
+			ec2_result_free(&res);
+		}
+		/* Changed in place, or gone: put back (same waiting rule). */
+		if (!wait && !audit && dd->nmodified > 0) {
+			struct sg_rule was[64], now_r[64];
+			struct sg_notice note = {
+				.group_id = g->id, .region = p->region,
+				.account = account_text(p->acct,
+				    &dd->modified[0]),
+				.event_time = now_text,
+				.outcome = SG_OUTCOME_REVERTED,
+				.revoked = now_r,
+				.nrevoked = rules_of(now_r, dd->modified,
+				    dd->nmodified),
+				.restored = was,
+				.nrestored = rules_of(was, dd->was,
+				    dd->nmodified),
+				.note = "modified rules put back by the drift "
+				    "check",
+			};
+			struct sg_kvlist params = { 0 };
+			char done[96];
+
+			snprintf(done, sizeof(done), "put %zu modified rule%s "
+			    "back", dd->nmodified, dd->nmodified == 1 ? "" : "s");
+			ec2params_modify(g->id, dd->was, dd->nmodified,
+			    &params);
+			drift_fix(d, p, g, SG_MODIFY_RULES_ACTION, &params,
+			    &note, done, "put modified rules back", false);
+		}
+		if (!wait && !audit && g->restore && dd->nmissing > 0 &&
+		    rules->nbad == 0) {
+			struct sg_rule back[64];
+			struct sg_notice note = {
+				.group_id = g->id, .region = p->region,
+				.account = account_text(p->acct,
+				    &dd->missing[0]),
+				.event_time = now_text,
+				.outcome = SG_OUTCOME_REVERTED,
+				.restored = back,
+				.nrestored = rules_of(back, dd->missing,
+				    dd->nmissing),
+				.note = "baseline rules put back by the drift "
+				    "check",
+			};
+			struct sg_kvlist params = { 0 };
+			char done[96];
+
+			snprintf(done, sizeof(done), "restored %zu baseline "
+			    "rule%s", dd->nmissing, dd->nmissing == 1 ? "" : "s");
+			ec2params_authorize(g->id, dd->missing, dd->nmissing,
+			    &params);
+			drift_fix(d, p, g, k == 1 ? SG_AUTHORIZE_EGRESS_ACTION :
+			    SG_AUTHORIZE_INGRESS_ACTION, &params, &note, done,
+			    "restore baseline rules", true);
+		}
+	}
+	baseline_drift_free(&dr);
+}
+
+/* Read the rules of every guarded group with a baseline and act on drift.
+ * Forget waiting rules that are gone or older than every window. */
+void
+drift_check(struct daemon *d)
+{
+	time_t now = time(NULL);
+	size_t pi, i, k;
+
+	for (pi = 0; pi < d->npollers && !got_stop; pi++) {
+		struct poller *p = &d->pollers[pi];
+		const char **ids;
+		struct sg_rule_set rules;
+		char why[512];
+		size_t n = 0;
+
+		if (!p->acct->ok)
+			continue;
+		ids = xcalloc(d->ngroups + 1, sizeof(*ids));
+		for (i = 0; i < d->ngroups; i++)
+			if (d->group_acct[i] == p->acct &&
+			    sg_streq(d->groups[i].region, p->region) &&
+			    baseline_of(d, p->acct, p->region,
+			    d->groups[i].id) != NULL)
+				ids[n++] = d->groups[i].id;
+		if (n == 0 || read_rules(d, p->acct, p->region, ids, n, &rules,
+		    why, sizeof(why)) == -1) {
+			if (n > 0)
+				log_warnx("drift check of %s skipped: %s",
+				    p->key, why);
+			free(ids);
+			continue;
+		}
+		for (i = 0; i < d->ngroups; i++) {
+			struct sg_group_baseline *b;
+
+			if (d->group_acct[i] != p->acct ||
+			    !sg_streq(d->groups[i].region, p->region) ||
+			    (b = baseline_of(d, p->acct, p->region,
+			    d->groups[i].id)) == NULL)
+				continue;
+			if (baseline_adopt_ids(b, &rules) > 0)
+				d->baselines_dirty = true;
+			drift_group(d, p, &d->groups[i], b, &rules);
+		}
+		/* A waiting rule no longer there needs nothing more. */
+		for (k = 0; k < d->ndrift; ) {
+			struct drift_rule *dr = &d->drift[k];
+			bool present = false;
+
+			for (i = 0; i < rules.n && !present; i++)
+				present = strcmp(rules.v[i].group_id,
+				    dr->gr.group_id) == 0 &&
+				    rule_equal(&rules.v[i].rule, &dr->gr.rule);
+			if (strcmp(dr->key, p->key) == 0 && ((!dr->reverted &&
+			    !present) || now - dr->seen > 2L *
+			    d->cfg->lookback)) {
+				memmove(dr, dr + 1, (d->ndrift - k - 1) *
+				    sizeof(*dr));
+				d->ndrift--;
+				continue;
+			}
+			k++;
+		}
+		describe_rules_free(&rules);
+		free(ids);
+	}
+	publish_pending(d);
+}

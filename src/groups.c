@@ -1,0 +1,357 @@
+/* groups.c: the watched groups (configured, and found by tag) and their
+ * baselines (the rules each group is meant to have, kept in
+ * baselines.json across restarts). */
+#include "daemon_int.h"
+
+/* --- the watched groups ----------------------------------------------- */
+
+const char *
+account_key(const struct account *a, const char *region, char *buf,
+    size_t size)
+{
+	snprintf(buf, size, "%s/%s", a->label, region);
+	return buf;
+}
+
+/* The configured groups and those found by tag, as one list, and the
+ * view of the configuration that policy_decide reads. */
+void
+groups_build(struct daemon *d)
+{
+	size_t i, n = d->cfg->ngroups + d->nfound;
+
+	free(d->groups);
+	free(d->group_acct);
+	d->groups = xcalloc(n + 1, sizeof(*d->groups));
+	d->group_acct = xcalloc(n + 1, sizeof(*d->group_acct));
+	d->ngroups = 0;
+	for (i = 0; i < d->cfg->ngroups; i++) {
+		d->groups[d->ngroups] = d->cfg->groups[i];
+		d->group_acct[d->ngroups++] = account_find(d,
+		    d->cfg->groups[i].account);
+	}
+	for (i = 0; i < d->nfound; i++) {
+		d->groups[d->ngroups] = d->found[i];
+		d->group_acct[d->ngroups++] = d->found_acct[i];
+	}
+	d->view = *d->cfg;
+	d->view.groups = d->groups;
+	d->view.ngroups = d->ngroups;
+}
+
+ssize_t
+group_index(const struct daemon *d, const char *region, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < d->ngroups; i++)
+		if (strcmp(d->groups[i].id, id) == 0 &&
+		    sg_streq(d->groups[i].region, region))
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * Look for the groups every tag section names, in each of its regions.
+ * A search that fails keeps what the last one found there: a group never
+ * drops out of the guard because an API call failed.
+ */
+void
+discover(struct daemon *d)
+{
+	struct sg_group_cfg *found = NULL;
+	struct account **facct = NULL;
+	size_t nfound = 0, t, r, i, j;
+
+	d->next_discovery = time(NULL) + DISCOVERY_INTERVAL;
+	for (t = 0; t < d->cfg->ntags; t++) {
+		const struct sg_tag_cfg *tag = &d->cfg->tags[t];
+		struct account *a = account_find(d, tag->policy.account);
+
+		for (r = 0; r < tag->nregions; r++) {
+			const char *region = tag->regions[r];
+			struct sg_group_set gs = { 0 };
+			struct sg_aws_error err;
+			struct sg_buf body;
+			char *token = NULL, why[512];
+			bool ok = a->ok;
+
+			buf_init(&body);
+			while (ok && !got_stop) {
+				struct sg_kvlist p = { 0 };
+				char *next = NULL;
+
+				describe_groups_params(tag->key, tag->value,
+				    1000, token, &p);
+				ok = ec2_call(d, a, region,
+				    "DescribeSecurityGroups", &p, &body,
+				    &err) == 0;
+				kvlist_free(&p);
+				if (!ok) {
+					awserr_format(&err, why, sizeof(why));
+					break;
+				}
+				if (describe_groups_parse(body.data ?
+				    body.data : "", body.len, &gs, &next, why,
+				    sizeof(why)) == -1) {
+					ok = false;
+					break;
+				}
+				free(token);
+				token = next;
+				if (token == NULL)
+					break;
+			}
+			free(token);
+			buf_free(&body);
+			if (!ok && a->ok) {
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_AWS_ERROR,
+				    .region = region },
+				    "tag:%s=%s in %s (account %s): cannot list "
+				    "groups (%s); keeping the groups found "
+				    "before", tag->key, tag->value, region,
+				    a->label, why);
+				set_error(d, "DescribeSecurityGroups %s: %.160s",
+				    region, why);
+			}
+			/* Keep the earlier finds of this tag and region. */
+			for (i = 0; !ok && i < d->nfound; i++) {
+				if (d->found[i].tag != tag ||
+				    !sg_streq(d->found[i].region, region))
+					continue;
+				found = xreallocarray(found, nfound + 1,
+				    sizeof(*found));
+				facct = xreallocarray(facct, nfound + 1,
+				    sizeof(*facct));
+				found[nfound] = d->found[i];
+				facct[nfound++] = d->found_acct[i];
+			}
+			for (i = 0; ok && i < gs.n; i++) {
+				struct sg_group_cfg g;
+				const char *gid = gs.v[i].group_id;
+				bool dup = false;
+
+				for (j = 0; j < d->cfg->ngroups; j++)
+					if (strcmp(d->cfg->groups[j].id, gid) == 0)
+						dup = true;	/* [group] wins */
+				for (j = 0; j < nfound; j++)
+					if (strcmp(found[j].id, gid) == 0 &&
+					    sg_streq(found[j].region, region))
+						dup = true;	/* first tag wins */
+				if (dup || config_tag_group(tag, gid, region,
+				    &g) == -1)
+					continue;
+				found = xreallocarray(found, nfound + 1,
+				    sizeof(*found));
+				facct = xreallocarray(facct, nfound + 1,
+				    sizeof(*facct));
+				found[nfound] = g;
+				facct[nfound++] = a;
+			}
+			describe_groups_free(&gs);
+		}
+	}
+	/* Say what changed. */
+	for (i = 0; i < nfound; i++) {
+		bool known = false;
+
+		for (j = 0; j < d->nfound; j++)
+			if (strcmp(d->found[j].id, found[i].id) == 0)
+				known = true;
+		if (!known)
+			log_msg(LOG_INFO, &(struct sg_log_fields){
+			    .group_id = found[i].id,
+			    .region = found[i].region },
+			    "tag:%s=%s: now guarding %s (%s)",
+			    found[i].tag->key, found[i].tag->value,
+			    found[i].id, found[i].region);
+	}
+	for (j = 0; j < d->nfound; j++) {
+		bool still = false;
+
+		for (i = 0; i < nfound; i++)
+			if (strcmp(d->found[j].id, found[i].id) == 0)
+				still = true;
+		if (!still)
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .group_id = d->found[j].id,
+			    .region = d->found[j].region },
+			    "tag:%s=%s: %s (%s) no longer carries the tag "
+			    "(or is gone): no longer guarded",
+			    d->found[j].tag->key, d->found[j].tag->value,
+			    d->found[j].id, d->found[j].region);
+	}
+	free(d->found);
+	free(d->found_acct);
+	d->found = found;
+	d->found_acct = facct;
+	d->nfound = nfound;
+	groups_build(d);
+}
+
+/* --- baselines -------------------------------------------------------- */
+
+void
+baselines_save(struct daemon *d)
+{
+	char err[512], *text;
+
+	if (!d->baselines_dirty)
+		return;
+	text = baseline_serialize(&d->baselines);
+	if (state_write_file(d->state_dir, BASELINE_FILE, text, err,
+	    sizeof(err)) == 0)
+		d->baselines_dirty = false;
+	else
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "cannot save the baselines: %s; keeping them in memory",
+		    err);
+	free(text);
+}
+
+void
+baselines_load(struct daemon *d)
+{
+	char path[4096], err[512];
+	struct sg_buf b;
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s", d->state_dir, BASELINE_FILE);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	buf_init(&b);
+	while ((c = fgetc(f)) != EOF)
+		buf_putc(&b, (char)c);
+	fclose(f);
+	if (baseline_parse(b.data ? b.data : "", b.len, &d->baselines, err,
+	    sizeof(err)) == -1) {
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "baselines in %s are unusable (%s); taking new snapshots",
+		    path, err);
+		baseline_set_free(&d->baselines);
+	}
+	buf_free(&b);
+}
+
+/* The current rules of some groups of one account-region. 0 / -1. */
+int
+read_rules(struct daemon *d, const struct account *a, const char *region,
+    const char *const *ids, size_t n, struct sg_rule_set *out, char *why,
+    size_t whylen)
+{
+	struct sg_aws_error err;
+	struct sg_buf body;
+	size_t off;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&body);
+	for (off = 0; off < n && rc == 0; off += DESCRIBE_BATCH) {
+		size_t batch = n - off < DESCRIBE_BATCH ? n - off :
+		    DESCRIBE_BATCH;
+		char *token = NULL;
+
+		do {
+			struct sg_kvlist p = { 0 };
+			char *next = NULL;
+
+			describe_rules_params(ids + off, batch, 1000, token,
+			    &p);
+			if (ec2_call(d, a, region, "DescribeSecurityGroupRules",
+			    &p, &body, &err) == -1) {
+				awserr_format(&err, why, whylen);
+				rc = -1;
+			} else if (describe_rules_parse(body.data ?
+			    body.data : "", body.len, out, &next, why,
+			    whylen) == -1)
+				rc = -1;
+			kvlist_free(&p);
+			free(token);
+			token = next;
+		} while (rc == 0 && token != NULL && !got_stop);
+		free(token);
+	}
+	buf_free(&body);
+	if (rc == -1)
+		describe_rules_free(out);
+	return rc;
+}
+
+/* Snapshot every watched group without a baseline yet (all of them with
+ * fresh = true: start and reload). Without the permission to read rules
+ * the guard still works from CloudTrail alone; it says so once. */
+void
+baselines_snapshot(struct daemon *d, bool fresh)
+{
+	size_t p, i;
+
+	for (p = 0; p < d->npollers; p++) {
+		struct poller *pl = &d->pollers[p];
+		const char **ids = xcalloc(d->ngroups + 1, sizeof(*ids));
+		struct sg_rule_set rules;
+		char why[512];
+		size_t n = 0;
+
+		for (i = 0; i < d->ngroups; i++) {
+			if (d->group_acct[i] != pl->acct ||
+			    !sg_streq(d->groups[i].region, pl->region))
+				continue;
+			if (!fresh && baseline_find(&d->baselines,
+			    pl->acct->cfg ? pl->acct->label : "", pl->region,
+			    d->groups[i].id) != NULL)
+				continue;
+			ids[n++] = d->groups[i].id;
+		}
+		if (n == 0 || !pl->acct->ok) {
+			free(ids);
+			continue;
+		}
+		if (read_rules(d, pl->acct, pl->region, ids, n, &rules, why,
+		    sizeof(why)) == -1) {
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .region = pl->region },
+			    "%s: cannot read the rules of %zu group%s (%s); "
+			    "guarding from CloudTrail alone, without a "
+			    "baseline (drift, restore and putting modified "
+			    "rules back need ec2:DescribeSecurityGroupRules)",
+			    pl->key, n, n == 1 ? "" : "s", why);
+			free(ids);
+			continue;
+		}
+		for (i = 0; i < d->ngroups; i++) {
+			struct sg_group_baseline *b;
+			size_t k;
+			bool want = false;
+
+			for (k = 0; k < n; k++)
+				if (ids[k] == d->groups[i].id)
+					want = true;
+			if (!want)
+				continue;
+			b = baseline_get(&d->baselines, pl->acct->cfg ?
+			    pl->acct->label : "", pl->region, d->groups[i].id);
+			baseline_snapshot(b, &rules, d->groups[i].baseline ==
+			    SG_BASELINE_SNAPSHOT);
+			b->taken = time(NULL);
+			log_debug("%s: baseline of %s: %zu rule%s", pl->key,
+			    d->groups[i].id, b->n, b->n == 1 ? "" : "s");
+		}
+		d->baselines_dirty = true;
+		describe_rules_free(&rules);
+		free(ids);
+	}
+	baselines_save(d);
+}
+
+struct sg_group_baseline *
+baseline_of(struct daemon *d, const struct account *a, const char *region,
+    const char *gid)
+{
+	return baseline_find(&d->baselines, a->cfg ? a->label : "", region,
+	    gid);
+}
