@@ -147,7 +147,7 @@ stress: all
 	tests/stress/run $(STRESS_RUNS)
 
 # Benchmarks against the Python peer (bench/README.md); never timed tests.
-bench: all
+bench: deps all
 	bench/run
 
 # libFuzzer targets, each for FUZZ_SECONDS.
