@@ -32,6 +32,27 @@
  */
 #include "daemon_int.h"
 
+#define DEFAULT_STATE_DIR	"/var/lib/sgguard"
+/* CloudTrail keeps 90 days of history; an older cursor cannot help. */
+#define MAX_WINDOW		(90L * 24 * 3600)
+/* LookupEvents allows 2 requests per second per account and region; a
+ * little under that, so network jitter never puts 3 in one second. */
+#define LOOKUP_SPACING_MS	550
+/* A stop request lets the call in flight finish for at most this long. */
+#define STOP_GRACE_MS		3000
+/* Notifications that cannot be published are retried with backoff up to
+ * an hour apart, and given up (logged) after a week. */
+#define PUBLISH_BACKOFF_MAX	3600
+#define PUBLISH_GIVE_UP		(7L * 24 * 3600)
+/* A record this close to a snapshot may describe a change the snapshot
+ * already swallowed (CloudTrail's eventTime, our clock and the read are
+ * not one instant): judge it by the allow patterns alone. */
+#define SNAPSHOT_SLACK		300
+/* A revert still failing this long after its event is given up. */
+#define RETRY_GIVE_UP		(24L * 3600)
+/* Credential look-ups at start before giving up: 1+2+4+8+16 s apart. */
+#define CREDS_START_TRIES	6
+
 volatile sig_atomic_t got_stop, got_reload;
 
 static const char *

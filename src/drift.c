@@ -4,6 +4,10 @@
  * delivered its record; the record, when it comes, names who did it. */
 #include "daemon_int.h"
 
+/* Rules drift reverted, kept to attribute them when CloudTrail delivers
+ * the record; older ones are dropped (past every window). */
+#define DRIFT_MEMORY_MAX	1024
+
 /* --- drift ------------------------------------------------------------ */
 
 static struct drift_rule *

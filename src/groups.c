@@ -3,6 +3,13 @@
  * baselines.json across restarts). */
 #include "daemon_int.h"
 
+#define BASELINE_FILE		"baselines.json"
+/* Groups found by tag are looked for again this often (and at once when
+ * CloudTrail shows a CreateSecurityGroup where a tag section looks). */
+#define DISCOVERY_INTERVAL	300
+/* DescribeSecurityGroupRules takes at most 200 group ids per call. */
+#define DESCRIBE_BATCH		100
+
 /* --- the watched groups ----------------------------------------------- */
 
 const char *
