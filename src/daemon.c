@@ -32,6 +32,10 @@
  */
 #include "daemon_int.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #define DEFAULT_STATE_DIR	"/var/lib/sgguard"
 /* CloudTrail keeps 90 days of history; an older cursor cannot help. */
 #define MAX_WINDOW		(90L * 24 * 3600)
@@ -1772,6 +1776,12 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 			next_poll = now + (long)d.cfg->poll_interval * 1000;
 			cycle(&d);
 			status_update(&d);
+#ifdef __GLIBC__
+			/* A cycle's pages and records are freed by now;
+			 * give the pages back rather than keep them
+			 * resident until the next busy cycle (~0.3 MB). */
+			malloc_trim(0);
+#endif
 			if (opts->once || got_stop)
 				break;
 		}
