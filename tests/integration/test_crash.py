@@ -103,6 +103,7 @@ class World:
         self.ec2 = self.aws.client("ec2")
         self.mallory = self.aws.client("ec2", creds=MALLORY)
         self.port = 1000
+        self.allowed_port = 8000
         self.lock = threading.Lock()
         self.n = 0
 
@@ -112,6 +113,17 @@ class World:
             if self.port in range(8000, 9000):
                 self.port = 9000
             return self.port
+
+    def next_allowed_port(self):
+        """A port for an authorized rule, never the same twice: a duplicate
+        fails the whole call on AWS, but moto keeps the rules of that call
+        it added before the duplicate (an unauthorized rule that no
+        successful call added, which sgguard rightly never sees)."""
+        with self.lock:
+            self.allowed_port += 1
+            if self.allowed_port >= 9000:
+                self.allowed_port = 8001
+            return self.allowed_port
 
 
 class Mallory(threading.Thread):
@@ -130,7 +142,7 @@ class Mallory(threading.Thread):
         g = self.rng.choice(self.groups)
         perms = [tcp(self.w.next_port()) for _ in range(self.rng.choice((1, 1, 1, 2, 3)))]
         if self.rng.random() < 0.3:
-            perms.append(tcp(8000 + self.rng.randrange(1000), "10.0.0.0/8"))
+            perms.append(tcp(self.w.next_allowed_port(), "10.0.0.0/8"))
         try:
             self.client.authorize_security_group_ingress(GroupId=g, IpPermissions=perms)
             self.calls += 1
