@@ -28,7 +28,6 @@
  *   - nesting deeper than JSON_PARSER_MAX_DEPTH values is refused.
  * tests/fuzz/fuzz_jsonload.c holds every input to json_loadb as well.
  */
-#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
@@ -51,7 +50,6 @@ struct jl {
 	int			 depth;
 	char			*scratch;	/* decoded strings with escapes */
 	size_t			 scap;
-	size_t			 slen;
 	json_error_t		*error;
 	bool			 failed;
 };
@@ -154,7 +152,6 @@ scratch_reserve(struct jl *l, size_t n)
 	char *b;
 	size_t cap;
 
-	l->slen = 0;
 	if (n <= l->scap)
 		return true;
 	cap = l->scap ? l->scap : 256;
@@ -351,9 +348,8 @@ scan_string(struct jl *l, const char **s, size_t *n)
 		o += put_utf8(o, v);
 		p += 6;
 	}
-	l->slen = (size_t)(o - (unsigned char *)l->scratch);
-	*s = l->scratch != NULL ? l->scratch : "";
-	*n = l->slen;
+	*s = l->scratch;
+	*n = (size_t)(o - (unsigned char *)l->scratch);
 	l->p = p + 1;
 	return 0;
 oom:
@@ -447,7 +443,6 @@ scan_number(struct jl *l)
 	buf[n] = '\0';
 	if ((dp = memchr(buf, '.', n)) != NULL)
 		*dp = *localeconv()->decimal_point;
-	errno = 0;
 	d = strtod(buf, NULL);
 	if (buf != small)
 		free(buf);
@@ -462,6 +457,33 @@ scan_number(struct jl *l)
 
 static json_t	*parse_value(struct jl *);
 
+/* Skip white space; true when c follows (and is taken). */
+static bool
+take(struct jl *l, unsigned char c)
+{
+	skip_ws(l);
+	if (l->p < l->end && *l->p == c) {
+		l->p++;
+		return true;
+	}
+	return false;
+}
+
+/* After a member: 1 when a ',' was taken (another member follows, white
+ * space skipped), 0 when the close character was, -1 (recorded) else. */
+static int
+next_member(struct jl *l, unsigned char close, const char *expected)
+{
+	if (take(l, ',')) {
+		skip_ws(l);
+		return 1;
+	}
+	if (take(l, close))
+		return 0;
+	jl_fail(l, l->p, "%s expected", expected);
+	return -1;
+}
+
 static json_t *
 parse_object(struct jl *l)
 {
@@ -475,13 +497,11 @@ parse_object(struct jl *l)
 		return NULL;
 	}
 	l->p++;
-	skip_ws(l);
-	if (l->p < l->end && *l->p == '}') {
-		l->p++;
+	if (take(l, '}'))
 		return obj;
-	}
 	for (;;) {
 		const unsigned char *kat = l->p;
+		int more;
 
 		if (l->p >= l->end || *l->p != '"') {
 			jl_fail(l, l->p, "string or '}' expected");
@@ -509,12 +529,10 @@ parse_object(struct jl *l)
 			memcpy(kcopy, k, klen);
 			k = kcopy;
 		}
-		skip_ws(l);
-		if (l->p >= l->end || *l->p != ':') {
+		if (!take(l, ':')) {
 			jl_fail(l, l->p, "':' expected");
 			goto fail;
 		}
-		l->p++;
 		skip_ws(l);
 		if ((v = parse_value(l)) == NULL)
 			goto fail;
@@ -524,18 +542,10 @@ parse_object(struct jl *l)
 		}
 		free(kcopy);
 		kcopy = NULL;
-		skip_ws(l);
-		if (l->p < l->end && *l->p == ',') {
-			l->p++;
-			skip_ws(l);
-			continue;
-		}
-		if (l->p < l->end && *l->p == '}') {
-			l->p++;
+		if ((more = next_member(l, '}', "'}'")) == 0)
 			return obj;
-		}
-		jl_fail(l, l->p, "'}' expected");
-		goto fail;
+		if (more == -1)
+			goto fail;
 	}
 fail:
 	free(kcopy);
@@ -553,30 +563,21 @@ parse_array(struct jl *l)
 		return NULL;
 	}
 	l->p++;
-	skip_ws(l);
-	if (l->p < l->end && *l->p == ']') {
-		l->p++;
+	if (take(l, ']'))
 		return arr;
-	}
 	for (;;) {
+		int more;
+
 		if ((v = parse_value(l)) == NULL)
 			goto fail;
 		if (json_array_append_new(arr, v) == -1) {
 			jl_fail(l, l->p, "out of memory");
 			goto fail;
 		}
-		skip_ws(l);
-		if (l->p < l->end && *l->p == ',') {
-			l->p++;
-			skip_ws(l);
-			continue;
-		}
-		if (l->p < l->end && *l->p == ']') {
-			l->p++;
+		if ((more = next_member(l, ']', "']'")) == 0)
 			return arr;
-		}
-		jl_fail(l, l->p, "']' expected");
-		goto fail;
+		if (more == -1)
+			goto fail;
 	}
 fail:
 	json_decref(arr);
