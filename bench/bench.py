@@ -5,7 +5,7 @@ see bench/README.md. Loopback only; every process started is stopped.
 
   bench.py WORKDIR [--quick]
 """
-import json, os, re, resource, signal, socket, statistics, subprocess, sys, time
+import json, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -290,21 +290,26 @@ def conc_config(port):
     return "\n".join(out) + "\n"
 
 
-def bench_concurrency_once():
-    print("[4] 200 account-regions, one cycle (--once)", flush=True)
-    st = stub("once")
-    conf = ini(os.path.join(W, "conc.ini"), conc_config(st.port), st.port)
-    state = os.path.join(W, "state-once")
-    e = env_for(state, st.port)
+def run_once(st, conf, name):
+    """sgguard --once against stub st: (exit code, wall s, CPU s, stub
+    stats); the stub is stopped. stderr goes to W/NAME.stderr."""
+    e = env_for(os.path.join(W, "state-" + name), st.port)
     t0 = time.monotonic()
     p = spawn([SGG, "-c", conf, "--once"], env=e, stdout=subprocess.DEVNULL,
-              stderr=open(os.path.join(W, "once.stderr"), "w"))
+              stderr=open(os.path.join(W, name + ".stderr"), "w"))
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - t0
     s = stub_stats(st)
     stop(st)
-    cpu = ru.ru_utime + ru.ru_stime
+    return p.returncode, wall, ru.ru_utime + ru.ru_stime, s
+
+
+def bench_concurrency_once():
+    print("[4] 200 account-regions, one cycle (--once)", flush=True)
+    st = stub("once")
+    conf = ini(os.path.join(W, "conc.ini"), conc_config(st.port), st.port)
+    rc, wall, cpu, s = run_once(st, conf, "once")
     lk = s["actions"].get("LookupEvents", 0)
     row("one cycle, 200 account-regions (--once)", "%.2f s wall, %.3f s CPU" % (wall, cpu), "-",
         "%d LookupEvents to %d account-regions" % (lk, s["lookup_keys"]),
@@ -314,22 +319,14 @@ def bench_concurrency_once():
         "connections reused", s["accepts"] < s["requests"])
     row("  max LookupEvents per account-region per s", "%d" % s["max_lookup_per_key_per_s"], "-",
         "-", "<2 req/s", s["max_lookup_per_key_per_s"] <= 2)
-    notes.append("--once exit %d; stub saw %s" % (p.returncode, s["actions"]))
+    notes.append("--once exit %d; stub saw %s" % (rc, s["actions"]))
 
 
 def bench_idle_cycle():
     print("[4] one account-region, empty pages: CPU while waiting out the 550 ms spacing", flush=True)
     st = stub("idle")
     conf = ini(os.path.join(W, "idle.ini"), open(os.path.join(W, "sgguard.ini")).read(), st.port)
-    e = env_for(os.path.join(W, "state-idle"), st.port)
-    t0 = time.monotonic()
-    p = spawn([SGG, "-c", conf, "--once"], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - t0
-    s = stub_stats(st)
-    stop(st)
-    cpu = ru.ru_utime + ru.ru_stime
+    _, wall, cpu, s = run_once(st, conf, "idle")
     row("one cycle, 1 account-region, empty pages (--once)", "%.2f s CPU in %.2f s wall" % (cpu, wall), "-",
         "%d requests; CPU/wall = %.0f %%" % (s["requests"], 100 * cpu / wall),
         "idle between requests", cpu < 0.2 * wall)
@@ -339,7 +336,6 @@ def bench_daemons():
     """3 (footprint) and 4 (CPU share) side by side: sgguard and the peer
     watch the same 100 groups against the same stub page; a third stub
     feeds the 200-account-region daemon at poll_interval 60."""
-    import threading
     print("[3] footprint over cycles  +  [4] CPU share of the 200-poller daemon", flush=True)
     ev = os.path.join(W, "events.json")
     st, stp, stc = stub("rss", ev), stub("rss-peer", ev), stub("conc")
@@ -376,7 +372,6 @@ def bench_daemons():
     cpu_thread = threading.Thread(target=cpu_watch, daemon=True)
     cpu_thread.start()
     ncyc = 10 if QUICK else 100
-    import threading
     peer_lines = []
 
     def reader():
@@ -464,7 +459,6 @@ def bench_cycles():
     fk = {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "+0 x%d" % SPEED, "FAKETIME_NO_CACHE": "1"}
     state = os.path.join(W, "state-cycles")
     if os.path.isdir(state):
-        import shutil
         shutil.rmtree(state)
     st = stub("cycles", os.path.join(W, "events.json"))
     text = re.sub(r"(?m)^poll_interval\s*=.*$", "poll_interval = 5",

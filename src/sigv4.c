@@ -749,8 +749,8 @@ sigv4_cache_clear(struct sg_sigv4_cache *cache)
 {
 	if (cache == NULL)
 		return;
+	/* Zeroes every slot: keys, ids and the used flags. */
 	OPENSSL_cleanse(cache->slot, sizeof(cache->slot));
-	memset(cache->slot, 0, sizeof(cache->slot));
 }
 
 void
