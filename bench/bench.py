@@ -5,7 +5,7 @@ see bench/README.md. Loopback only; every process started is stopped.
 
   bench.py WORKDIR [--quick]
 """
-import json, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, threading, time
+import json, os, re, shutil, signal, socket, statistics, subprocess, sys, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
