@@ -7,22 +7,29 @@
  * (or the sts endpoint override of that client), and hands out the
  * temporary credentials it gets back for that account's calls.
  *
- * THE RE-ENTRANCY RULE. There are two ways in, and they differ on purpose:
+ * THE RE-ENTRANCY RULE. There are three ways in, and they differ on
+ * purpose:
  *
- *   sts_get()       may block: it calls STS with aws_call() on the base
- *                   client when the credentials are due for a refresh
- *                   (which also runs the completion callbacks of any
- *                   other call pending on that client). Call it only
- *                   from the top of the daemon's loop, once per account
- *                   before each cycle (and at start-up), never from
- *                   inside aws_run(): not from a credentials callback,
- *                   not from a completion callback.
+ *   sts_refresh_start()  never blocks: when a refresh is due it submits
+ *                   AssumeRole on the base client (aws_submit) and returns;
+ *                   the answer lands in the provider from a later
+ *                   aws_run() of that client (its completion callback only
+ *                   updates the provider: no call, no wait). The daemon
+ *                   starts every account's refresh at once before a cycle,
+ *                   so the roles are assumed concurrently and one slow or
+ *                   unreachable STS holds up no other account.
+ *   sts_get()       may block: sts_refresh_start(), then aws_run() on the
+ *                   base client until that answer is in (which also runs
+ *                   the completion callbacks of any other call pending on
+ *                   that client). Call it only from the top of a loop,
+ *                   never from inside aws_run(): not from a credentials
+ *                   callback, not from a completion callback.
  *   sts_callback()  the sg_creds_fn of the account's sg_aws client. It
  *                   never calls STS: it returns the cached credentials
  *                   while they are valid for more than CREDS_MIN_VALIDITY
  *                   seconds, else fails cleanly (kind CREDENTIALS) with a
- *                   message saying why (never fetched; expired, and the
- *                   last refresh's error).
+ *                   message saying why (never fetched; still being
+ *                   fetched; expired, and the last refresh's error).
  *
  * Why: aws.c invokes the credentials callback from call_start() inside
  * aws_run(), while the call being started is still marked waiting (and
@@ -34,13 +41,16 @@
  * transfers for one call, or the call completed and freed under the outer
  * call_start(): memory corruption); the
  * same happens at once if the STS client is the account client itself. It
- * also stalls every other call of the account client for as long as STS
- * takes (up to max_total_ms, with retries). Refreshing up front, outside
- * aws_run(), avoids all of that. Credentials refreshed at the start of a
- * cycle stay usable by sts_callback() for at least 840 s (sessions of an
- * hour or more) or 165 s (900 s sessions) of that cycle. sts_get()
- * re-entered for the same provider while it is calling STS behaves like
- * sts_callback().
+ * would also stall every other call of the account client for as long as
+ * STS takes (up to max_total_ms, with retries). Refreshing up front,
+ * outside any credentials callback, avoids all of that. Credentials
+ * refreshed at the start of a cycle stay usable by sts_callback() for at
+ * least 840 s (sessions of an hour or more) or 165 s (900 s sessions) of
+ * that cycle. sts_get() re-entered for the same provider while it waits
+ * behaves like sts_callback().
+ *
+ * Free a provider only when no aws_run() of its client can follow (free
+ * the client first: its calls are dropped without their callbacks).
  *
  * Timing. Credentials fetched at F expiring at E are refreshed from
  * E - min(CREDS_REFRESH_BEFORE, (E - F) / 4): 15 minutes before expiry,
@@ -100,6 +110,15 @@ void	 sts_provider_free(struct sg_sts_provider *);
  */
 int	 sts_get(struct sg_sts_provider *, time_t now, struct sg_creds *out,
 	    char *err, size_t errlen);
+/* Submit AssumeRole when a refresh is due (nothing cached, the cache near
+ * its end, or a failed attempt more than CREDS_RETRY_INTERVAL s ago);
+ * never blocks. 1 while a call is in flight (begun now or before), 0 when
+ * none is needed or allowed yet. */
+int	 sts_refresh_start(struct sg_sts_provider *, time_t now);
+/* An AssumeRole call of this provider is in flight. */
+bool	 sts_in_flight(const struct sg_sts_provider *);
+/* Cached credentials usable at now (what sts_callback() would give). */
+bool	 sts_has_credentials(const struct sg_sts_provider *, time_t now);
 /* The sg_creds_fn for the account's client (arg: the provider). Never
  * blocks, never calls STS. */
 int	 sts_callback(void *arg, time_t now, struct sg_creds *out, char *err,

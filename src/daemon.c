@@ -44,6 +44,9 @@
 #define LOOKUP_SPACING_MS	550
 /* A stop request lets the call in flight finish for at most this long. */
 #define STOP_GRACE_MS		3000
+/* The longest a cycle waits for another account's first keys (STS
+ * answers in well under a second; a throttled call is retried after 1 s). */
+#define ACCOUNT_WAIT_MS		5000
 /* Notifications that cannot be published are retried with backoff up to
  * an hour apart, and given up (logged) after a week. */
 #define PUBLISH_BACKOFF_MAX	3600
@@ -275,25 +278,60 @@ account_find(struct daemon *d, const char *name)
 	return &d->accounts[0];
 }
 
-/* Fresh assume-role keys for every account, outside any call (sts.h). A
- * failing account is skipped this cycle, said once per outage. */
-static void
+/*
+ * Fresh assume-role keys for every account, outside any call (sts.h):
+ * every refresh that is due is started at once and runs concurrently on
+ * the base client. The cycle waits only for accounts that have no usable
+ * keys and are not already known to fail (start-up, reload, keys that
+ * ran out just now), and at most ACCOUNT_WAIT_MS (a --once run waits for
+ * every answer); a refresh of keys still in use, or the retry of an
+ * account in an outage, goes on in the background while the others are
+ * guarded. A failing account is skipped this cycle, said once per outage.
+ * True when an account came back from an outage this time.
+ */
+static bool
 accounts_refresh(struct daemon *d)
 {
 	struct sg_creds c;
 	char err[1024];
+	long deadline, t;
+	time_t now = time(NULL);
+	bool wait, back = false;
 	size_t i;
 
-	for (i = 1; i < d->naccounts && !got_stop; i++) {
+	for (i = 1; i < d->naccounts; i++)
+		sts_refresh_start(d->accounts[i].sts, now);
+	deadline = sg_mono_ms() + ACCOUNT_WAIT_MS;
+	while (!got_stop) {
+		wait = false;
+		now = time(NULL);
+		for (i = 1; i < d->naccounts; i++) {
+			struct account *a = &d->accounts[i];
+
+			if (sts_in_flight(a->sts) &&
+			    !sts_has_credentials(a->sts, now) &&
+			    (d->opts->once || !a->failing))
+				wait = true;
+		}
+		t = sg_mono_ms();
+		if (!wait || (!d->opts->once && t >= deadline))
+			break;
+		watchdog_ping(d);
+		aws_run(d->aws, d->opts->once || deadline - t > 1000 ? 1000 :
+		    deadline - t);
+	}
+	now = time(NULL);
+	for (i = 1; i < d->naccounts; i++) {
 		struct account *a = &d->accounts[i];
 
-		watchdog_ping(d);
-		a->ok = sts_get(a->sts, time(NULL), &c, err, sizeof(err)) == 0;
+		a->ok = sts_callback(a->sts, now, &c, err, sizeof(err)) == 0;
 		creds_wipe(&c);
 		if (a->ok) {
-			if (a->failing)
+			if (a->failing) {
 				log_info("account %s: credentials from %s "
 				    "again", a->label, a->cfg->role_arn);
+				back = true;
+			}
 			a->failing = false;
 			continue;
 		}
@@ -305,14 +343,18 @@ accounts_refresh(struct daemon *d)
 			    "this works", a->label, err);
 		a->failing = true;
 	}
+	return back;
 }
 
 static void
 clients_free(struct daemon *d)
 {
-	accounts_free(d);
+	/* The client first: it drops the calls in flight (an AssumeRole
+	 * among them) without their callbacks, so none can reach a freed
+	 * provider. */
 	if (d->aws != NULL)
 		aws_free(d->aws);
+	accounts_free(d);
 	if (d->http != NULL)
 		http_free(d->http);
 	if (d->creds != NULL)
@@ -1497,7 +1539,11 @@ cycle(struct daemon *d)
 
 	d->cycle_ok = true;
 	d->last_error[0] = '\0';
-	accounts_refresh(d);
+	if (accounts_refresh(d)) {
+		/* Back from an outage: read what could not be read then. */
+		baselines_snapshot(d, false);
+		d->next_discovery = 0;
+	}
 	if (d->cfg->ntags > 0 && time(NULL) >= d->next_discovery) {
 		discover(d);
 		pollers_build(d);
@@ -1803,7 +1849,14 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 			if (d.watchdog && (long)(wd_usec / 2000) < wake - now)
 				wake = now + (long)(wd_usec / 2000);
 			watchdog_ping(&d);
-			sleep_interruptible(wake - now);
+			/* An AssumeRole may still be on its way: take its
+			 * answer while waiting (a second at a time, so a
+			 * signal is seen soon). */
+			if (aws_pending(d.aws) > 0)
+				aws_run(d.aws, wake - now < 1000 ? wake - now :
+				    1000);
+			else
+				sleep_interruptible(wake - now);
 		}
 		if (got_stop)
 			break;

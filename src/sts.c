@@ -41,7 +41,9 @@ struct sg_sts_provider {
 	bool		 failed;	/* the last attempt failed */
 	time_t		 failed_at;
 	bool		 warned;	/* kept the old ones, said so */
-	bool		 busy;		/* inside the STS call */
+	bool		 in_flight;	/* an AssumeRole call is pending */
+	bool		 waiting;	/* inside sts_get(), waiting for it */
+	time_t		 call_now;	/* now of the call in flight */
 	unsigned	 requests;
 	char		 last_err[STS_ERR_MAX];
 };
@@ -568,43 +570,25 @@ sts_next_refresh(const struct sg_sts_provider *p)
 	return t;
 }
 
-/* One AssumeRole call. 0 with *out, -1 with err. Blocks. */
+/* What an AssumeRole answer gives: 0 with *out, -1 with err. */
 static int
-sts_fetch(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
-    char *err, size_t errlen)
+sts_read_answer(struct sg_sts_provider *p, struct sg_aws_response *resp,
+    time_t now, struct sg_creds *out, char *err, size_t errlen)
 {
-	struct sg_kv params[4];
-	struct sg_aws_request req;
-	struct sg_aws_response resp;
-	char dur[16], perr[256], when[32];
-	size_t n = 0;
-	int rv = -1;
+	char perr[256], when[32];
 
-	snprintf(dur, sizeof(dur), "%d", p->duration);
-	params[n++] = (struct sg_kv){ "RoleArn", p->role_arn };
-	params[n++] = (struct sg_kv){ "RoleSessionName", p->session_name };
-	params[n++] = (struct sg_kv){ "DurationSeconds", dur };
-	if (p->external_id != NULL)
-		params[n++] = (struct sg_kv){ "ExternalId", p->external_id };
-	req = (struct sg_aws_request){
-		.service = SG_AWS_STS,
-		.region = p->region,
-		.action = "AssumeRole",
-		.params = params,
-		.nparams = n,
-	};
-	p->requests++;
-	if (aws_call(p->aws, &req, &resp) == -1) {
-		sts_error_message(&resp.err, p->role_arn,
+	memset(out, 0, sizeof(*out));
+	if (resp->err.kind != SG_AWS_OK) {
+		sts_error_message(&resp->err, p->role_arn,
 		    p->external_id != NULL, p->region, err, errlen);
-		goto out;
+		return -1;
 	}
-	if (sts_parse_assume_role(resp.body.data, resp.body.len, out, perr,
+	if (sts_parse_assume_role(resp->body.data, resp->body.len, out, perr,
 	    sizeof(perr)) == -1) {
 		sg_errf(err, errlen, "cannot assume %s: STS answered HTTP %ld "
 		    "with an unusable document: %s", p->role_arn,
-		    resp.http_status, perr);
-		goto out;
+		    resp->http_status, perr);
+		return -1;
 	}
 	sg_strlcpy(out->source, p->source, sizeof(out->source));
 	/* Before anything could print them. */
@@ -617,12 +601,65 @@ sts_fetch(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 		    "clock (timedatectl)", p->role_arn, when,
 		    (long long)(out->expiration - now));
 		creds_wipe(out);
-		goto out;
+		return -1;
 	}
-	rv = 0;
-out:
-	buf_free_secure(&resp.body);
-	return rv;
+	return 0;
+}
+
+/* The outcome of a call begun at now that ended at done. */
+static void
+sts_settle(struct sg_sts_provider *p, int ok, struct sg_creds *fresh,
+    const char *ferr, time_t now, time_t done)
+{
+	static const struct sg_log_fields lf = {
+		.message_id = SG_MSGID_CREDENTIALS };
+	char when[32];
+
+	if (ok == 0) {
+		sts_time(fresh->expiration, when, sizeof(when));
+		if (!p->have_cache)
+			log_msg(LOG_INFO, &lf, "credentials: using %s (session "
+			    "%s, access key %s, expires %s)", p->source,
+			    p->session_name, fresh->access_key_id, when);
+		else
+			log_debug("credentials: refreshed %s (access key %s, "
+			    "expires %s)", p->source, fresh->access_key_id,
+			    when);
+		creds_wipe(&p->cache);
+		p->cache = *fresh;
+		p->have_cache = true;
+		p->fetched = now;
+		p->failed = false;
+		p->warned = false;
+		p->last_err[0] = '\0';
+		return;
+	}
+	p->failed = true;
+	/* From when it failed, not when it began: a call can take a minute
+	 * of retries. */
+	p->failed_at = done;
+	sg_strlcpy(p->last_err, ferr, sizeof(p->last_err));
+	if (p->have_cache && sts_usable(&p->cache, done)) {
+		if (!p->warned) {
+			sts_time(p->cache.expiration, when, sizeof(when));
+			log_msg(LOG_WARNING, &lf, "credentials: refresh "
+			    "failed, still using those from %s (valid until "
+			    "%s): %s", p->source, when, ferr);
+			p->warned = true;
+		}
+		return;
+	}
+	if (p->have_cache) {
+		/* Expired for good: nothing left worth keeping. */
+		time_t exp = p->cache.expiration;
+
+		sts_time(exp, when, sizeof(when));
+		creds_wipe(&p->cache);
+		p->have_cache = false;
+		sg_errf(p->last_err, sizeof(p->last_err), "the credentials "
+		    "of %s expire%s at %s and could not be refreshed: %s",
+		    p->source, exp <= done ? "d" : "", when, ferr);
+	}
 }
 
 /* The cached credentials, or an error that says why there are none. */
@@ -648,94 +685,112 @@ sts_cached(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 		    p->last_err[0] != '\0' ? ": " : "", p->last_err);
 	} else if (p->last_err[0] != '\0')
 		sg_errf(err, errlen, "%s", p->last_err);
+	else if (p->in_flight)
+		sg_errf(err, errlen, "no credentials from %s yet (STS has not "
+		    "answered AssumeRole so far)", p->source);
 	else
 		sg_errf(err, errlen, "no credentials from %s yet (they are "
 		    "fetched before each cycle)", p->source);
 	return -1;
 }
 
+/* aws_run() delivers the AssumeRole answer here. */
+static void
+sts_answer(struct sg_aws_response *resp, void *arg)
+{
+	struct sg_sts_provider *p = arg;
+	struct sg_creds fresh;
+	char ferr[STS_ERR_MAX];
+	time_t done = p->call_now + resp->elapsed_ms / 1000;
+	int ok;
+
+	ferr[0] = '\0';
+	ok = sts_read_answer(p, resp, p->call_now, &fresh, ferr,
+	    sizeof(ferr));
+	buf_free_secure(&resp->body);
+	p->in_flight = false;
+	sts_settle(p, ok, &fresh, ferr, p->call_now, done);
+	creds_wipe(&fresh);
+}
+
+int
+sts_refresh_start(struct sg_sts_provider *p, time_t now)
+{
+	struct sg_kv params[4];
+	struct sg_aws_request req;
+	char dur[16];
+	size_t n = 0;
+
+	if (p->in_flight)
+		return 1;
+	if (p->have_cache &&
+	    !sts_needs_refresh(p->fetched, p->cache.expiration, now))
+		return 0;
+	/* After a failure, ask STS again at most every RETRY_INTERVAL. */
+	if (p->failed && now >= p->failed_at &&
+	    now - p->failed_at < CREDS_RETRY_INTERVAL)
+		return 0;
+
+	snprintf(dur, sizeof(dur), "%d", p->duration);
+	params[n++] = (struct sg_kv){ "RoleArn", p->role_arn };
+	params[n++] = (struct sg_kv){ "RoleSessionName", p->session_name };
+	params[n++] = (struct sg_kv){ "DurationSeconds", dur };
+	if (p->external_id != NULL)
+		params[n++] = (struct sg_kv){ "ExternalId", p->external_id };
+	req = (struct sg_aws_request){
+		.service = SG_AWS_STS,
+		.region = p->region,
+		.action = "AssumeRole",
+		.params = params,
+		.nparams = n,
+	};
+	p->requests++;
+	p->call_now = now;
+	if (aws_submit(p->aws, &req, sts_answer, p) == -1) {
+		char ferr[STS_ERR_MAX];
+
+		sg_errf(ferr, sizeof(ferr), "cannot assume %s: the AssumeRole "
+		    "request could not be made", p->role_arn);
+		sts_settle(p, -1, NULL, ferr, now, now);
+		return 0;
+	}
+	p->in_flight = true;
+	return 1;
+}
+
+bool
+sts_in_flight(const struct sg_sts_provider *p)
+{
+	return p->in_flight;
+}
+
+bool
+sts_has_credentials(const struct sg_sts_provider *p, time_t now)
+{
+	return p->have_cache && sts_usable(&p->cache, now);
+}
+
 int
 sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
     char *err, size_t errlen)
 {
-	static const struct sg_log_fields lf = {
-		.message_id = SG_MSGID_CREDENTIALS };
-	struct sg_creds fresh;
-	char when[32], ferr[STS_ERR_MAX];
-	time_t w0;
-
-	/* Re-entered from inside our own STS call: never nest. */
-	if (p->busy)
+	/* Re-entered while waiting for our own STS call: never nest. */
+	if (p->waiting)
 		return sts_cached(p, now, out, err, errlen);
-	if (p->have_cache &&
-	    !sts_needs_refresh(p->fetched, p->cache.expiration, now))
-		return sts_cached(p, now, out, err, errlen);
-	/* After a failure, ask STS again at most every RETRY_INTERVAL. */
-	if (p->failed && now >= p->failed_at &&
+	if (sts_refresh_start(p, now) == 0 && p->failed &&
+	    !sts_has_credentials(p, now) && now >= p->failed_at &&
 	    now - p->failed_at < CREDS_RETRY_INTERVAL) {
-		if (p->have_cache && sts_usable(&p->cache, now))
-			return sts_cached(p, now, out, err, errlen);
 		memset(out, 0, sizeof(*out));
 		sg_errf(err, errlen, "%s (next attempt in %lld s)",
 		    p->last_err, (long long)(p->failed_at +
 		    CREDS_RETRY_INTERVAL - now));
 		return -1;
 	}
-
-	p->busy = true;
-	ferr[0] = '\0';
-	w0 = time(NULL);
-	if (sts_fetch(p, now, &fresh, ferr, sizeof(ferr)) == 0) {
-		p->busy = false;
-		sts_time(fresh.expiration, when, sizeof(when));
-		if (!p->have_cache)
-			log_msg(LOG_INFO, &lf, "credentials: using %s (session "
-			    "%s, access key %s, expires %s)", p->source,
-			    p->session_name, fresh.access_key_id, when);
-		else
-			log_debug("credentials: refreshed %s (access key %s, "
-			    "expires %s)", p->source, fresh.access_key_id,
-			    when);
-		creds_wipe(&p->cache);
-		p->cache = fresh;
-		p->have_cache = true;
-		p->fetched = now;
-		p->failed = false;
-		p->warned = false;
-		p->last_err[0] = '\0';
-		creds_wipe(&fresh);
-		return sts_cached(p, now, out, err, errlen);
-	}
-	p->busy = false;
-	p->failed = true;
-	/* From when it failed, not when it began: a call can take a minute
-	 * of retries (now is the caller's clock; add the call's duration). */
-	p->failed_at = now + (time(NULL) - w0);
-	sg_strlcpy(p->last_err, ferr, sizeof(p->last_err));
-	if (p->have_cache && sts_usable(&p->cache, now)) {
-		if (!p->warned) {
-			sts_time(p->cache.expiration, when, sizeof(when));
-			log_msg(LOG_WARNING, &lf, "credentials: refresh "
-			    "failed, still using those from %s (valid until "
-			    "%s): %s", p->source, when, ferr);
-			p->warned = true;
-		}
-		return sts_cached(p, now, out, err, errlen);
-	}
-	if (p->have_cache) {
-		/* Expired for good: nothing left worth keeping. */
-		time_t exp = p->cache.expiration;
-
-		sts_time(exp, when, sizeof(when));
-		creds_wipe(&p->cache);
-		p->have_cache = false;
-		sg_errf(p->last_err, sizeof(p->last_err), "the credentials "
-		    "of %s expire%s at %s and could not be refreshed: %s",
-		    p->source, exp <= now ? "d" : "", when, ferr);
-	}
-	memset(out, 0, sizeof(*out));
-	sg_errf(err, errlen, "%s", p->last_err);
-	return -1;
+	p->waiting = true;
+	while (p->in_flight)
+		aws_run(p->aws, 1000);
+	p->waiting = false;
+	return sts_cached(p, now, out, err, errlen);
 }
 
 int

@@ -818,6 +818,66 @@ def sts_other_account_cell():
     assert ev in guard.read_state()["handled"]
 
 
+def daemon_sts_slow():
+    """A slow STS for [account prod] (its first AssumeRole answers after
+    12 s) holds up no other account: the roles are assumed in the
+    background, the daemon is up and guarding the default account within
+    a few seconds, prod is skipped until its answer lands (said once), then
+    guarded from the next cycle; one AssumeRole, never a second in flight."""
+    setup_cell()
+    w = sts_world()
+    aws = w["aws"]
+    w["n"] += 1
+    g = aws.client("ec2", creds=STS_ROOT).create_security_group(
+        GroupName="faults-sts-%d-%d" % (os.getpid(), w["n"]), Description="fault matrix",
+        VpcId=w["sts_vpc"])["GroupId"]
+    d = new_group()
+    guard = Guard(g, account=("prod", STS_ROLE), poll=5)
+    guard.more = "[group %s]\nallow = tcp 443 0.0.0.0/0\n" % d
+    guard.write_config()
+    c0 = int(time.time()) - 60
+    os.makedirs(guard.state, mode=0o700, exist_ok=True)
+    with open(guard.state_path, "w") as f:
+        json.dump({"version": 1, "cursors": {"prod/%s" % REGION: c0,
+                                             "default/%s" % REGION: c0},
+                   "handled": {}, "pending": []}, f)
+    aws.fault(service="sts", action="AssumeRole", mode="delay", seconds=12, count=1)
+    t = time.time()
+    t0 = time.monotonic()
+    guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "30000", "SGGUARD_AWS_MAX_TOTAL_MS": "60000"})
+    try:
+        guard.wait_log(r"started", timeout=10)
+        up = time.monotonic() - t0
+        ev = mallory_adds(g, creds=STS_MALLORY)
+        evd = mallory_adds(d)
+        t1 = time.monotonic()
+        guard.wait_log(r"reverted 1 rule on %s" % d, timeout=10)
+        took_d = time.monotonic() - t1
+        assert "tcp 22 0.0.0.0/0" in rules_of(g, creds=STS_ROOT), \
+            "prod's rule reverted before its keys could have come"
+        guard.wait_log(r"reverted 1 rule on %s" % g, timeout=25)
+        took_g = time.monotonic() - t0
+        n = len(aws.requests(service="sts", action="AssumeRole", since=t))
+    finally:
+        aws.clear_faults()
+        rc, out = guard.stop()
+    print("# up in %.1f s; default reverted %.1f s after the change; prod %.1f s "
+          "after start; %d AssumeRole" % (up, took_d, took_g, n))
+    no_crash(rc, out)
+    assert rc == 0, rc
+    # Waited at most ACCOUNT_WAIT_MS (5 s) for prod's first keys.
+    assert up < 9, "start-up waited %.1f s on a slow STS" % up
+    assert took_g >= 11, "prod guarded %.1f s after start: before STS answered?" % took_g
+    assert n == 1, "%d AssumeRole requests (one was in flight all along)" % n
+    said = re.findall(r"account prod: .*its groups are not guarded", out)
+    assert len(said) == 1, said
+    assert "not answered AssumeRole so far" in said[0], said
+    assert re.search(r"account prod: credentials from \S+ again", out), out
+    st = guard.read_state()
+    assert ev in st["handled"] and evd in st["handled"], st
+    assert "tcp 22 0.0.0.0/0" not in rules_of(g, creds=STS_ROOT)
+
+
 def ec2_denied_cell():
     w, g = setup_cell()
     aws = w["aws"]
@@ -1097,6 +1157,7 @@ def cells():
     out.append(("daemon: sns resets for 12 s", daemon_sns))
     out.append(("daemon: SIGTERM while a revoke is in flight", daemon_sigterm_revoke))
     out.append(("daemon: imds refresh fails, old credentials kept", daemon_imds_refresh))
+    out.append(("daemon: a slow STS for prod holds up no other account", daemon_sts_slow))
     return out
 
 

@@ -649,6 +649,62 @@ test_provider_failure_paced(void **state)
 	clients_free(&c);
 }
 
+/* sts_refresh_start() only submits: nothing is fetched until aws_run(),
+ * one call per provider at most, several providers' calls at once. */
+static void
+test_provider_refresh_async(void **state)
+{
+	struct clients c;
+	struct sg_sts_opts o = { .role_arn = ROLE, .region = "us-east-1" };
+	struct sg_sts_provider *p, *q;
+	struct sg_creds cr;
+	char err[1024];
+	const time_t t = 1700000000;
+
+	clients_new(&c);
+	o.aws = c.aws;
+	assert_non_null(p = sts_provider_new(&o));
+	o.role_arn = "arn:aws:iam::210987654321:role/sgguard";
+	assert_non_null(q = sts_provider_new(&o));
+	assert_false(sts_in_flight(p));
+	assert_int_equal(sts_refresh_start(p, t), 1);
+	assert_int_equal(sts_refresh_start(q, t), 1);
+	assert_true(sts_in_flight(p));
+	assert_true(sts_in_flight(q));
+	assert_int_equal(aws_pending(c.aws), 2);
+	/* Submitted, not started: no credentials asked for yet. */
+	assert_int_equal(c.ncreds, 0);
+	/* Asked again while in flight: the same call, not a second. */
+	assert_int_equal(sts_refresh_start(p, t), 1);
+	assert_int_equal(sts_requests(p), 1);
+	assert_int_equal(aws_pending(c.aws), 2);
+	assert_false(sts_has_credentials(p, t));
+	assert_int_equal(sts_callback(p, t, &cr, err, sizeof(err)), -1);
+	assert_string_equal(err, "no credentials from assume-role " ROLE
+	    " yet (STS has not answered AssumeRole so far)");
+	/* Both answers arrive through the client's loop. */
+	while (aws_pending(c.aws) > 0)
+		aws_run(c.aws, 1000);
+	assert_false(sts_in_flight(p));
+	assert_false(sts_in_flight(q));
+	assert_int_equal(c.ncreds, 2);
+	assert_int_equal(sts_callback(p, t, &cr, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot assume " ROLE ": no base credentials "
+	    "to call STS with: no AWS credentials: environment: not set");
+	assert_int_equal(sts_callback(q, t, &cr, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot assume arn:aws:iam::210987654321:"
+	    "role/sgguard: no base credentials"));
+	/* Paced like sts_get(): nothing within a minute, then again. */
+	assert_int_equal(sts_refresh_start(p, t + 59), 0);
+	assert_int_equal(sts_requests(p), 1);
+	assert_int_equal(sts_refresh_start(p, t + 60), 1);
+	assert_int_equal(sts_requests(p), 2);
+	/* The client first: the call in flight goes without its callback. */
+	clients_free(&c);
+	sts_provider_free(p);
+	sts_provider_free(q);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -670,6 +726,7 @@ main(void)
 		T(test_provider_options),
 		T(test_provider_callback_never_fetches),
 		T(test_provider_failure_paced),
+		T(test_provider_refresh_async),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
