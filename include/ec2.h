@@ -21,6 +21,7 @@ struct sg_revoke_result {
 	size_t			 n;
 	int			 gone;		/* were already gone */
 	char			 error[768];	/* why, when not DONE */
+	enum sg_aws_error_kind	 kind;		/* of that failure */
 };
 
 /*

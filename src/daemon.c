@@ -397,6 +397,59 @@ fail:
 	return -1;
 }
 
+/*
+ * EC2 that failed after all of a call's retries is not asked again in the
+ * same account-region for the rest of the cycle (or drift check): each
+ * further call would take as long to fail, one after another, and hold up
+ * every other region's events. No answer or HTTP 5xx stops every call
+ * there; throttling stops only calls of its kind (EC2 limits reads,
+ * Describe*, apart from writes). What was not tried is retried next cycle
+ * like any transient failure.
+ */
+static struct poller *
+ec2_breaker(struct daemon *d, const struct account *a, const char *region)
+{
+	size_t i;
+
+	for (i = 0; i < d->npollers; i++)
+		if (d->pollers[i].acct == a &&
+		    sg_streq(d->pollers[i].region, region))
+			return &d->pollers[i];
+	return NULL;
+}
+
+/* Why a call of this kind is not made now, or NULL. */
+static const char *
+ec2_refused(const struct poller *b, bool write)
+{
+	if (b == NULL || b->ec2_down[write][0] == '\0')
+		return NULL;
+	return b->ec2_down[write];
+}
+
+static void
+ec2_trip(struct poller *b, bool write, enum sg_aws_error_kind kind,
+    const char *why)
+{
+	if (b == NULL)
+		return;
+	if (kind == SG_AWS_ERR_TRANSPORT || kind == SG_AWS_ERR_SERVER) {
+		sg_strlcpy(b->ec2_down[0], why, sizeof(b->ec2_down[0]));
+		sg_strlcpy(b->ec2_down[1], why, sizeof(b->ec2_down[1]));
+	} else if (kind == SG_AWS_ERR_THROTTLED)
+		sg_strlcpy(b->ec2_down[write], why, sizeof(b->ec2_down[write]));
+}
+
+void
+ec2_breakers_reset(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->npollers; i++)
+		d->pollers[i].ec2_down[0][0] = d->pollers[i].ec2_down[1][0] =
+		    '\0';
+}
+
 /* One blocking EC2 call in an account; 0 or -1 with err filled. The
  * answer's body is handed over in body (may be NULL). */
 int
@@ -412,8 +465,19 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 		.nparams = params->n,
 	};
 	struct sg_aws_response resp;
+	struct poller *b = ec2_breaker(d, a, region);
+	bool write = strncmp(action, "Describe", 8) != 0;
+	const char *why = ec2_refused(b, write);
+	char line[sizeof(b->ec2_down[0])];
 	int rc;
 
+	if (why != NULL) {
+		memset(err, 0, sizeof(*err));
+		err->kind = SG_AWS_ERR_TRANSPORT;
+		snprintf(err->message, sizeof(err->message), "not tried: EC2 "
+		    "in %s failed earlier this cycle (%s)", b->key, why);
+		return -1;
+	}
 	account_sign(a, &req);
 	rc = aws_call(d->aws, &req, &resp);
 	*err = resp.err;
@@ -422,8 +486,37 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 		*body = resp.body;
 		buf_init(&resp.body);
 	}
+	if (rc == -1) {
+		awserr_format(err, line, sizeof(line));
+		ec2_trip(b, write, err->kind, line);
+	}
 	aws_response_free(&resp);
 	return rc;
+}
+
+/* ec2_revoke() in an account, behind the same breaker. */
+void
+account_revoke(struct daemon *d, const struct account *a, const char *region,
+    const char *group_id, const struct sg_rule *rules, size_t n, bool egress,
+    struct sg_revoke_result *res)
+{
+	struct poller *b = ec2_breaker(d, a, region);
+	const char *why = ec2_refused(b, true);
+
+	if (why != NULL && n > 0) {
+		memset(res, 0, sizeof(*res));
+		res->n = n;
+		res->ok = xcalloc(n, sizeof(*res->ok));
+		res->status = SG_REVOKE_RETRY;
+		res->kind = SG_AWS_ERR_TRANSPORT;
+		snprintf(res->error, sizeof(res->error), "not tried: EC2 in "
+		    "%s failed earlier this cycle (%s)", b->key, why);
+		return;
+	}
+	ec2_revoke(d->aws, a->sts != NULL ? account_creds : NULL, (void *)a,
+	    region, group_id, rules, n, egress, res);
+	if (res->status == SG_REVOKE_RETRY)
+		ec2_trip(b, true, res->kind, res->error);
 }
 
 /* --- pollers ---------------------------------------------------------- */
@@ -946,9 +1039,8 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 			    NULL, NULL, "would-revert");
 			break;
 		}
-		ec2_revoke(d->aws, p->acct->sts != NULL ? account_creds :
-		    NULL, p->acct, ev->region, ev->group_id, plan.revoke,
-		    plan.nrevoke, ev->egress, &res);
+		account_revoke(d, p->acct, ev->region, ev->group_id,
+		    plan.revoke, plan.nrevoke, ev->egress, &res);
 		/* A revert that keeps failing for a day would pin the
 		 * cursor for good: say it failed, a person must look. */
 		if (res.status == SG_REVOKE_RETRY && ev->event_time > 0 &&
@@ -1233,9 +1325,8 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 
 		if (s->action != SG_MODIFY_REVOKE)
 			continue;
-		ec2_revoke(d->aws, p->acct->sts != NULL ? account_creds : NULL,
-		    p->acct, ev->region, g->id, &s->change.rule, 1, s->egress,
-		    &res);
+		account_revoke(d, p->acct, ev->region, g->id,
+		    &s->change.rule, 1, s->egress, &res);
 		if (res.status != SG_REVOKE_DONE) {
 			sg_strlcpy(why, res.error, sizeof(why));
 			failed = true;
@@ -1539,6 +1630,7 @@ cycle(struct daemon *d)
 
 	d->cycle_ok = true;
 	d->last_error[0] = '\0';
+	ec2_breakers_reset(d);
 	if (accounts_refresh(d)) {
 		/* Back from an outage: read what could not be read then. */
 		baselines_snapshot(d, false);

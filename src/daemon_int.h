@@ -79,6 +79,11 @@ struct poller {
 	size_t			 cap;
 	size_t			 requests;
 	struct daemon		*d;
+	/* EC2 of this account-region failed after all of a call's retries:
+	 * why, for reads [0] (Describe*) and writes [1]; empty: fine. Calls
+	 * of that kind fail at once for the rest of the cycle or drift check
+	 * (ec2_breakers_reset()). */
+	char			 ec2_down[2][256];
 };
 
 /* A rule drift found before its record: reverted at once (attributed
@@ -146,6 +151,11 @@ struct account *account_find(struct daemon *, const char *name);
 int	 ec2_call(struct daemon *, const struct account *, const char *region,
 	    const char *action, const struct sg_kvlist *params,
 	    struct sg_buf *body, struct sg_aws_error *err);
+void	 account_revoke(struct daemon *, const struct account *,
+	    const char *region, const char *group_id,
+	    const struct sg_rule *rules, size_t n, bool egress,
+	    struct sg_revoke_result *res);
+void	 ec2_breakers_reset(struct daemon *);
 void	 queue_notice(struct daemon *, const struct sg_notice *,
 	    const char *id, const char *action, const char *principal);
 void	 rules_text(const struct sg_rule *, size_t n, char *out, size_t size);

@@ -205,8 +205,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				}
 				continue;
 			}
-			ec2_revoke(d->aws, p->acct->sts != NULL ?
-			    account_creds : NULL, p->acct, p->region, g->id,
+			account_revoke(d, p->acct, p->region, g->id,
 			    now_rules, n, k == 1, &res);
 			if (res.status == SG_REVOKE_DONE) {
 				f.message_id = SG_MSGID_REVERTED;
@@ -305,6 +304,7 @@ drift_check(struct daemon *d)
 	time_t now = time(NULL);
 	size_t pi, i, k;
 
+	ec2_breakers_reset(d);
 	for (pi = 0; pi < d->npollers && !got_stop; pi++) {
 		struct poller *p = &d->pollers[pi];
 		const char **ids;

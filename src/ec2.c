@@ -235,10 +235,13 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 	}
 	/*
 	 * One missing rule fails the whole call; then, and after any other
-	 * failure of a multi-rule call, go rule by rule so that every rule
-	 * that can be removed is removed and each failure is known.
+	 * refusal of a multi-rule call, go rule by rule so that every rule
+	 * that can be removed is removed and each failure is known. Not
+	 * after a transient failure (no answer, throttled, 5xx, after all
+	 * the call's retries): each rule would fail as slowly; the whole
+	 * revert is tried again next cycle.
 	 */
-	if (n > 1 || ec2_code_is_gone(err.code)) {
+	if (ec2_code_is_gone(err.code) || (n > 1 && ec2_error_final(&err))) {
 		for (i = 0; i < n; i++) {
 			kind = n == 1 ? kind : revoke_call(aws, creds,
 			    creds_arg, region, group_id, &rules[i], 1, egress,
@@ -254,12 +257,14 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 					transient = true;
 				awserr_format(&err, res->error,
 				    sizeof(res->error));
+				res->kind = err.kind;
 			}
 		}
 	} else {
 		if (!ec2_error_final(&err))
 			transient = true;
 		awserr_format(&err, res->error, sizeof(res->error));
+		res->kind = err.kind;
 	}
 	for (i = 0; i < n; i++)
 		if (!res->ok[i]) {

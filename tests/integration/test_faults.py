@@ -878,6 +878,57 @@ def daemon_sts_slow():
     assert "tcp 22 0.0.0.0/0" not in rules_of(g, creds=STS_ROOT)
 
 
+def ec2_breaker_cell():
+    """EC2 gives no answer: two events on two groups of one region, two
+    rules each. The first revert fails after its call's attempts; then
+    nothing more is asked of that EC2 this cycle (no rule-by-rule retry of
+    a call that timed out, no call for the second event): both are tried
+    again next cycle and reverted then, once each."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    g2 = new_group()
+    guard = Guard(g)
+    guard.more = "[group %s]\nallow = tcp 443 0.0.0.0/0\n" % g2
+    guard.write_config()
+    c0 = int(time.time()) - 60
+    guard.seed(c0)
+    evs = []
+    for grp in (g, g2):
+        aws.client("ec2", creds=MALLORY).authorize_security_group_ingress(
+            GroupId=grp, IpPermissions=[tcp(22), tcp(3389)])
+        evs.append(next(e["record"]["eventID"] for e in reversed(aws.events())
+                        if (e["record"] or {}).get("requestParameters", {}).get("groupId")
+                        == grp))
+    spec, env, _, _ = aws_fault("ec2", "hang")
+    aws.fault(**spec)
+    t = time.time()
+    try:
+        r = guard.once(env)
+    finally:
+        aws.clear_faults()
+    n = len(aws.requests(service="ec2", action="RevokeSecurityGroupIngress", since=t))
+    print("# ec2 hang, 2 events x 2 rules: %d revoke request(s) in %.1f s" % (n, r.took))
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 1, r.returncode
+    assert 1 <= n <= MAX_ATTEMPTS, "%d revoke requests: one call's attempts at most" % n
+    st = guard.read_state()
+    assert not set(evs) & set(st["handled"]), st
+    # The next window (cursor - lookback 900 s) still holds both events.
+    assert st["cursors"]["default/%s" % REGION] - 900 <= t - 5, (st["cursors"], t)
+    assert re.search(r"revert on %s .*not tried: EC2 in default/%s failed earlier this "
+                     r"cycle" % ("(%s|%s)" % (g, g2), REGION), r.stderr), r.stderr
+    for grp in (g, g2):
+        assert {"tcp 22 0.0.0.0/0", "tcp 3389 0.0.0.0/0"} <= rules_of(grp)
+        assert messages_for(grp) == []
+    r = guard.once()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, r.returncode
+    for grp in (g, g2):
+        assert not {"tcp 22 0.0.0.0/0", "tcp 3389 0.0.0.0/0"} & rules_of(grp), rules_of(grp)
+        assert len(messages_for(grp)) == 1, messages_for(grp)
+    assert set(evs) <= set(guard.read_state()["handled"])
+
+
 def ec2_denied_cell():
     w, g = setup_cell()
     aws = w["aws"]
@@ -1149,6 +1200,8 @@ def cells():
                 sts_other_account_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: UnauthorizedOperation (permanent)",
                 ec2_denied_cell))
+    out.append(("ec2 gives no answer: one call's attempts per cycle, the rest waits",
+                ec2_breaker_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: answer lost after the revoke",
                 ec2_lost_answer_cell))
     out.append(("sns Publish: answer lost after the publish", sns_lost_answer_cell))
