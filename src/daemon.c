@@ -1565,7 +1565,7 @@ publish_pending(struct daemon *d)
 	long delay;
 
 	flush_digests(d, false);
-	while (i < d->state.npending && !got_stop) {
+	while (i < d->state.npending && !got_stop && !d->sns_down) {
 		struct sg_pending *p = &d->state.pending[i];
 
 		if (p->next_attempt > now) {
@@ -1614,6 +1614,15 @@ publish_pending(struct daemon *d)
 		p->next_attempt = now + delay;
 		d->state.dirty = true;
 		i++;
+		/* SNS gave no answer, or 5xx, or throttling, after all of the
+		 * call's retries: the next one would wait as long. The rest
+		 * stay queued for the next cycle. */
+		if (err.kind == SG_AWS_ERR_TRANSPORT ||
+		    err.kind == SG_AWS_ERR_SERVER ||
+		    err.kind == SG_AWS_ERR_THROTTLED) {
+			d->sns_down = true;
+			break;
+		}
 	}
 	commit(d);
 }
@@ -1631,6 +1640,7 @@ cycle(struct daemon *d)
 	d->cycle_ok = true;
 	d->last_error[0] = '\0';
 	ec2_breakers_reset(d);
+	d->sns_down = false;
 	if (accounts_refresh(d)) {
 		/* Back from an outage: read what could not be read then. */
 		baselines_snapshot(d, false);

@@ -129,6 +129,7 @@ struct daemon {
 	size_t			 ndrift;
 	struct sg_digest	 digest;
 	bool			 cycle_ok;	/* every call of the cycle worked */
+	bool			 sns_down;	/* Publish failed: wait a cycle */
 	/* For STATUS= and the end-of-run summary. */
 	unsigned long		 events_seen;
 	unsigned long		 reverted;

@@ -929,6 +929,43 @@ def ec2_breaker_cell():
     assert set(evs) <= set(guard.read_state()["handled"])
 
 
+def sns_breaker_cell():
+    """SNS gives no answer and three notifications are due: one Publish
+    call's attempts, not three in turn; all three stay queued and go out,
+    once each, when SNS is back."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    groups = [g, new_group(), new_group()]
+    guard = Guard(g)
+    guard.more = "".join("[group %s]\nallow = tcp 443 0.0.0.0/0\n" % x for x in groups[1:])
+    guard.write_config()
+    guard.seed(int(time.time()) - 60)
+    evs = [mallory_adds(x) for x in groups]
+    spec, env, _, _ = aws_fault("sns", "hang")
+    aws.fault(**spec)
+    t = time.time()
+    try:
+        r = guard.once(env)
+    finally:
+        aws.clear_faults()
+    n = len(aws.requests(service="sns", action="Publish", since=t))
+    print("# sns hang, 3 notifications due: %d Publish request(s) in %.1f s" % (n, r.took))
+    no_crash(r.returncode, r.stderr)
+    assert 1 <= n <= MAX_ATTEMPTS, "%d Publish requests: one call's attempts at most" % n
+    for x in groups:
+        assert "tcp 22 0.0.0.0/0" not in rules_of(x), "the reverts waited for SNS"
+    st = guard.read_state()
+    assert sorted(p["event_id"] for p in st["pending"]) == sorted(evs), st["pending"]
+    assert set(evs) <= set(st["handled"]), st
+    guard.make_pending_due()
+    r = guard.once()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, r.returncode
+    for x in groups:
+        assert len(messages_for(x)) == 1, (x, messages_for(x))
+    assert guard.read_state()["pending"] == []
+
+
 def ec2_denied_cell():
     w, g = setup_cell()
     aws = w["aws"]
@@ -1202,6 +1239,8 @@ def cells():
                 ec2_denied_cell))
     out.append(("ec2 gives no answer: one call's attempts per cycle, the rest waits",
                 ec2_breaker_cell))
+    out.append(("sns gives no answer: one Publish call's attempts, all kept queued",
+                sns_breaker_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: answer lost after the revoke",
                 ec2_lost_answer_cell))
     out.append(("sns Publish: answer lost after the publish", sns_lost_answer_cell))
