@@ -773,10 +773,9 @@ def sts_cell(name):
     return r
 
 
-def sts_other_account_cell():
-    """While [account prod] cannot be assumed, a group of the default
-    account in the same configuration is guarded as usual (only the failing
-    account is skipped); its cursor moves, prod's does not."""
+def two_accounts():
+    """A group g of [account prod] and a group d of the default account,
+    both watched by one guard, both cursors a minute back."""
     setup_cell()
     w = sts_world()
     aws = w["aws"]
@@ -794,6 +793,14 @@ def sts_other_account_cell():
         json.dump({"version": 1, "cursors": {"prod/%s" % REGION: c0,
                                              "default/%s" % REGION: c0},
                    "handled": {}, "pending": []}, f)
+    return aws, g, d, guard, c0
+
+
+def sts_other_account_cell():
+    """While [account prod] cannot be assumed, a group of the default
+    account in the same configuration is guarded as usual (only the failing
+    account is skipped); its cursor moves, prod's does not."""
+    aws, g, d, guard, c0 = two_accounts()
     ev = mallory_adds(g, creds=STS_MALLORY)
     evd = mallory_adds(d)
     aws.fault(**aws_fault("sts", "http503")[0])
@@ -824,23 +831,7 @@ def daemon_sts_slow():
     background, the daemon is up and guarding the default account within
     a few seconds, prod is skipped until its answer lands (said once), then
     guarded from the next cycle; one AssumeRole, never a second in flight."""
-    setup_cell()
-    w = sts_world()
-    aws = w["aws"]
-    w["n"] += 1
-    g = aws.client("ec2", creds=STS_ROOT).create_security_group(
-        GroupName="faults-sts-%d-%d" % (os.getpid(), w["n"]), Description="fault matrix",
-        VpcId=w["sts_vpc"])["GroupId"]
-    d = new_group()
-    guard = Guard(g, account=("prod", STS_ROLE), poll=5)
-    guard.more = "[group %s]\nallow = tcp 443 0.0.0.0/0\n" % d
-    guard.write_config()
-    c0 = int(time.time()) - 60
-    os.makedirs(guard.state, mode=0o700, exist_ok=True)
-    with open(guard.state_path, "w") as f:
-        json.dump({"version": 1, "cursors": {"prod/%s" % REGION: c0,
-                                             "default/%s" % REGION: c0},
-                   "handled": {}, "pending": []}, f)
+    aws, g, d, guard, c0 = two_accounts()
     aws.fault(service="sts", action="AssumeRole", mode="delay", seconds=12, count=1)
     t = time.time()
     t0 = time.monotonic()
@@ -878,6 +869,21 @@ def daemon_sts_slow():
     assert "tcp 22 0.0.0.0/0" not in rules_of(g, creds=STS_ROOT)
 
 
+def once_under(guard, svc, name):
+    """guard.once() with fault NAME on every call of svc's action: (the
+    run, the requests that action saw), no crash asserted."""
+    spec, env, _, _ = aws_fault(svc, name)
+    W["aws"].fault(**spec)
+    t = time.time()
+    try:
+        r = guard.once(env)
+    finally:
+        W["aws"].clear_faults()
+    n = len(W["aws"].requests(service=svc, action=SVC[svc]["action"], since=t))
+    no_crash(r.returncode, r.stderr)
+    return r, n, t
+
+
 def ec2_breaker_cell():
     """EC2 gives no answer: two events on two groups of one region, two
     rules each. The first revert fails after its call's attempts; then
@@ -899,16 +905,8 @@ def ec2_breaker_cell():
         evs.append(next(e["record"]["eventID"] for e in reversed(aws.events())
                         if (e["record"] or {}).get("requestParameters", {}).get("groupId")
                         == grp))
-    spec, env, _, _ = aws_fault("ec2", "hang")
-    aws.fault(**spec)
-    t = time.time()
-    try:
-        r = guard.once(env)
-    finally:
-        aws.clear_faults()
-    n = len(aws.requests(service="ec2", action="RevokeSecurityGroupIngress", since=t))
+    r, n, t = once_under(guard, "ec2", "hang")
     print("# ec2 hang, 2 events x 2 rules: %d revoke request(s) in %.1f s" % (n, r.took))
-    no_crash(r.returncode, r.stderr)
     assert r.returncode == 1, r.returncode
     assert 1 <= n <= MAX_ATTEMPTS, "%d revoke requests: one call's attempts at most" % n
     st = guard.read_state()
@@ -941,16 +939,8 @@ def sns_breaker_cell():
     guard.write_config()
     guard.seed(int(time.time()) - 60)
     evs = [mallory_adds(x) for x in groups]
-    spec, env, _, _ = aws_fault("sns", "hang")
-    aws.fault(**spec)
-    t = time.time()
-    try:
-        r = guard.once(env)
-    finally:
-        aws.clear_faults()
-    n = len(aws.requests(service="sns", action="Publish", since=t))
+    r, n, _ = once_under(guard, "sns", "hang")
     print("# sns hang, 3 notifications due: %d Publish request(s) in %.1f s" % (n, r.took))
-    no_crash(r.returncode, r.stderr)
     assert 1 <= n <= MAX_ATTEMPTS, "%d Publish requests: one call's attempts at most" % n
     for x in groups:
         assert "tcp 22 0.0.0.0/0" not in rules_of(x), "the reverts waited for SNS"
