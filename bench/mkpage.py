@@ -17,6 +17,8 @@ the benchmarks from the genuine CloudTrail records in
 """
 import copy, json, os, sys, time, uuid
 
+if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+    sys.exit("usage: bench/mkpage.py OUTDIR [SAMPLES_DIR]")
 out = sys.argv[1]
 src = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
