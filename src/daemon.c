@@ -32,6 +32,9 @@
  */
 #include "daemon_int.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -1842,6 +1845,58 @@ daemon_free(struct daemon *d)
 	config_free(d->cfg);
 }
 
+/*
+ * One sgguard per state directory: a second one (sgguard --once run by
+ * hand while the service is up, two units on one directory) would act on
+ * every event a second time and notify twice. An exclusive flock(2) on
+ * DIR/lock, held until exit (the kernel drops it when the process dies,
+ * however it dies); the file holds the holder's pid for the message.
+ * 0, or -1 when another process holds it (said). A directory where the
+ * lock cannot even be made is not fatal: state then stays in memory
+ * (state_load says so) and nothing else could share it either.
+ */
+static int
+state_lock(const char *dir)
+{
+	char path[4096], pid[32];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock", dir) >=
+	    sizeof(path))
+		return 0;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		log_warn("cannot open %s; running without the lock that keeps "
+		    "a second sgguard off this state directory", path);
+		return 0;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			log_warn("cannot lock %s", path);
+			close(fd);
+			return 0;
+		}
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "state directory %s is in use by another sgguard%s%s%s: "
+		    "one directory, one sgguard (stop the other, e.g. "
+		    "systemctl stop sgguard, or give this one its own "
+		    "--state-dir)", dir, pid[0] != '\0' ? " (pid " : "", pid,
+		    pid[0] != '\0' ? ")" : "");
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_debug("cannot write the pid into %s", path);
+	/* fd stays open, and locked, until the process ends. */
+	return 0;
+}
+
 int
 daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 {
@@ -1863,6 +1918,10 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 
 	if (mkdir(d.state_dir, 0700) == -1 && errno != EEXIST)
 		log_warn("cannot create state directory %s", d.state_dir);
+	if (state_lock(d.state_dir) == -1) {
+		daemon_free(&d);
+		return SG_EXIT_FAIL;
+	}
 	r = state_load(d.state_dir, &d.state, time(NULL), err, sizeof(err));
 	if (r == -1) {
 		log_msg(LOG_ERR, &(struct sg_log_fields){

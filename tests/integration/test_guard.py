@@ -302,6 +302,34 @@ def once_only():
     assert len(st["handled"]) >= 2
 
 
+@case("one sgguard per state directory: a second one refuses (exit 1), nothing acted on twice")
+def one_per_state_dir():
+    g = new_group()
+    guard = Guard(g, poll=5)
+    guard.start()
+    try:
+        guard.wait_log(r"started")
+        ingress(g, [tcp(22)], W["mallory"])
+        r = guard.once()
+        assert r.returncode == 1, r.returncode
+        lines = [ln for ln in r.stderr.splitlines() if "error" in ln]
+        assert len(lines) == 1, r.stderr
+        assert re.search(r"state directory %s is in use by another sgguard \(pid %d\)"
+                         % (re.escape(guard.state), guard.proc.pid), lines[0]), lines[0]
+        assert "started" not in r.stderr, "the second one went on: %s" % r.stderr
+        guard.wait_log(r"reverted 1 rule on %s" % g, timeout=30)
+        time.sleep(1)
+        assert len(messages_for(g)) == 1, messages_for(g)
+    finally:
+        guard.proc.send_signal(signal.SIGTERM)
+        rc = guard.proc.wait(10)
+    assert rc == 0, guard.output()
+    # Gone with its process: the next run takes the directory over.
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert len(messages_for(g)) == 1
+
+
 @case("a group that is not watched is never touched")
 def unwatched():
     watched = new_group()
