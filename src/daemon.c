@@ -1558,20 +1558,59 @@ poller_finish(struct daemon *d, struct poller *p)
 		state_set_cursor(&d->state, p->key, cursor);
 }
 
+/* A due notification failed: its next attempt, or the end of trying.
+ * True when it stays queued at index i. */
+static bool
+publish_failed(struct daemon *d, size_t i, const char *why, time_t now)
+{
+	struct sg_pending *p = &d->state.pending[i];
+	long delay;
+
+	p->attempts++;
+	delay = 60L << (p->attempts < 6 ? p->attempts : 6);
+	if (delay > PUBLISH_BACKOFF_MAX)
+		delay = PUBLISH_BACKOFF_MAX;
+	if ((long)p->attempts * PUBLISH_BACKOFF_MAX > PUBLISH_GIVE_UP) {
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_NOTIFY_FAILED,
+		    .event_id = p->event_id },
+		    "event %s: giving up on the notification to %s after %d "
+		    "attempts: %s", p->event_id, p->topic_arn, p->attempts,
+		    why);
+		state_remove_pending(&d->state, i);
+		return false;
+	}
+	log_msg(LOG_WARNING, &(struct sg_log_fields){
+	    .message_id = SG_MSGID_NOTIFY_FAILED,
+	    .event_id = p->event_id },
+	    "event %s: notification to %s not published (%s); "
+	    "trying again in %ld s", p->event_id, p->topic_arn, why, delay);
+	p->next_attempt = now + delay;
+	d->state.dirty = true;
+	return true;
+}
+
+/*
+ * Publish the queued notifications that are due. With early (a --once
+ * run: there may be no later cycle soon), also those whose next attempt
+ * is still ahead; such an extra try that fails leaves their schedule and
+ * attempt count as they were, so the week before giving up stays a week.
+ */
 void
-publish_pending(struct daemon *d)
+publish_pending(struct daemon *d, bool early)
 {
 	struct sg_aws_error err;
 	char why[600];
 	time_t now = time(NULL);
 	size_t i = 0;
-	long delay;
+	bool ahead;
 
 	flush_digests(d, false);
 	while (i < d->state.npending && !got_stop && !d->sns_down) {
 		struct sg_pending *p = &d->state.pending[i];
 
-		if (p->next_attempt > now) {
+		ahead = p->next_attempt > now;
+		if (ahead && !early) {
 			i++;
 			continue;
 		}
@@ -1593,30 +1632,16 @@ publish_pending(struct daemon *d)
 			continue;
 		}
 		awserr_format(&err, why, sizeof(why));
-		p->attempts++;
-		delay = 60L << (p->attempts < 6 ? p->attempts : 6);
-		if (delay > PUBLISH_BACKOFF_MAX)
-			delay = PUBLISH_BACKOFF_MAX;
 		set_error(d, "publish to SNS failed: %.180s", why);
-		if ((long)p->attempts * PUBLISH_BACKOFF_MAX > PUBLISH_GIVE_UP) {
-			log_msg(LOG_ERR, &(struct sg_log_fields){
+		if (ahead) {
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
 			    .message_id = SG_MSGID_NOTIFY_FAILED,
 			    .event_id = p->event_id },
-			    "event %s: giving up on the notification to %s "
-			    "after %d attempts: %s", p->event_id, p->topic_arn,
-			    p->attempts, why);
-			state_remove_pending(&d->state, i);
-			continue;
-		}
-		log_msg(LOG_WARNING, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_NOTIFY_FAILED,
-		    .event_id = p->event_id },
-		    "event %s: notification to %s not published (%s); "
-		    "trying again in %ld s", p->event_id, p->topic_arn, why,
-		    delay);
-		p->next_attempt = now + delay;
-		d->state.dirty = true;
-		i++;
+			    "event %s: notification to %s not published (%s); "
+			    "still queued", p->event_id, p->topic_arn, why);
+			i++;
+		} else if (publish_failed(d, i, why, now))
+			i++;
 		/* SNS gave no answer, or 5xx, or throttling, after all of the
 		 * call's retries: the next one would wait as long. The rest
 		 * stay queued for the next cycle. */
@@ -1629,6 +1654,7 @@ publish_pending(struct daemon *d)
 	}
 	commit(d);
 }
+
 
 /* --- the cycle -------------------------------------------------------- */
 
@@ -1728,7 +1754,7 @@ cycle(struct daemon *d)
 		if (d->state.cursors[i].time - d->cfg->lookback < oldest)
 			oldest = d->state.cursors[i].time - d->cfg->lookback;
 	state_prune(&d->state, oldest);
-	publish_pending(d);
+	publish_pending(d, d->opts->once);
 	commit(d);
 }
 
@@ -2031,7 +2057,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	/* Nothing folded into a digest is lost at the end of a run. */
 	flush_digests(&d, true);
 	if (d.state.npending > 0 && opts->once && !got_stop)
-		publish_pending(&d);
+		publish_pending(&d, false);
 	commit(&d);
 	rc = SG_EXIT_OK;
 	if (opts->once && (!d.cycle_ok || !d.state_ok))

@@ -160,7 +160,7 @@ void	 ec2_breakers_reset(struct daemon *);
 void	 queue_notice(struct daemon *, const struct sg_notice *,
 	    const char *id, const char *action, const char *principal);
 void	 rules_text(const struct sg_rule *, size_t n, char *out, size_t size);
-void	 publish_pending(struct daemon *);
+void	 publish_pending(struct daemon *, bool early);
 
 /* groups.c: the watched groups and their baselines */
 const char *account_key(const struct account *, const char *region,

@@ -363,5 +363,5 @@ drift_check(struct daemon *d)
 		describe_rules_free(&rules);
 		free(ids);
 	}
-	publish_pending(d);
+	publish_pending(d, false);
 }

@@ -513,6 +513,37 @@ def publish_retried():
     assert len(messages_for(g)) == 1
 
 
+@case("--once publishes what is queued even before its retry time; exit 1 while it cannot")
+def once_publishes_queue():
+    aws = W["aws"]
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g)
+    path = os.path.join(guard.state, "state.json")
+    aws.fault(service="sns", action="Publish", mode="error", status=500,
+              error="InternalError", count=-1)
+    try:
+        assert guard.once().returncode == 1
+        with open(path) as f:
+            before = json.load(f)["pending"]
+        assert len(before) == 1 and before[0]["next_attempt"] > time.time(), before
+        # Still failing: said, exit 1, the retry schedule untouched.
+        r = guard.once()
+        assert r.returncode == 1, r.returncode
+        assert re.search(r"notification to \S+ not published .*still queued", r.stderr), r.stderr
+        with open(path) as f:
+            assert json.load(f)["pending"] == before
+    finally:
+        aws.clear_faults()
+    # SNS is back: the next --once sends it now, not at its retry time.
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    (m,) = messages_for(g)
+    assert m["subject"].startswith("[sgguard] AUTO-MITIGATED")
+    with open(path) as f:
+        assert json.load(f)["pending"] == []
+
+
 @case("the revoke falls back to exact IpPermissions when the record has no rule ids")
 def revoke_by_permissions():
     import uuid
