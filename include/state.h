@@ -5,7 +5,11 @@
  *    read completely; the next window starts at cursor - lookback;
  *  - the EventIds already handled whose events are still inside the
  *    re-read window (older ones can no longer come back);
- *  - notifications not yet published.
+ *  - notifications not yet published;
+ *  - sgguard's own access key ids, with when each was last used, for as
+ *    long as a call signed with them can still turn up in a window:
+ *    temporary keys (instance role, assumed roles) change, and a restarted
+ *    sgguard must still know the calls it made with the old ones.
  */
 #ifndef SG_STATE_H
 #define SG_STATE_H
@@ -43,8 +47,18 @@ struct sg_state {
 	size_t		 nhandled;
 	struct sg_pending *pending;
 	size_t		 npending;
+	char		**own_keys;	/* access key ids sgguard signed with */
+	time_t		*own_used;	/* when each was last used (coarse) */
+	size_t		 nown;
 	bool		 dirty;		/* changed since the last commit */
 };
+
+/* How fresh an own key's "last used" is kept: it is written at most this
+ * often, so an idle daemon does not rewrite its state every cycle. */
+#define STATE_OWN_KEY_GRAIN	3600
+/* Own keys are kept this much longer than the windows need them. */
+#define STATE_OWN_KEY_SLACK	(2 * STATE_OWN_KEY_GRAIN)
+#define STATE_OWN_KEYS_MAX	4096
 
 void	 state_init(struct sg_state *);
 void	 state_free(struct sg_state *);
@@ -60,8 +74,11 @@ void	 state_set_cursor(struct sg_state *, const char *key, time_t);
 bool	 state_is_handled(const struct sg_state *, const char *event_id);
 void	 state_mark_handled(struct sg_state *, const char *event_id,
 	    time_t event_time);
-/* Forget handled events older than t: they are out of every window. */
+/* Forget handled events older than t: they are out of every window;
+ * and own keys last used before t - STATE_OWN_KEY_SLACK. */
 void	 state_prune(struct sg_state *, time_t t);
+/* sgguard signed a call with this access key id at now. */
+void	 state_own_key(struct sg_state *, const char *akid, time_t now);
 /* Queue a notification (copies the strings). */
 void	 state_add_pending(struct sg_state *, const char *event_id,
 	    const char *topic_arn, const char *subject, const char *message,

@@ -171,21 +171,30 @@ iso_time(time_t t, char *out, size_t size)
 
 /* --- credentials, accounts and the AWS client ------------------------- */
 
+/* sgguard's own access keys, kept in the state (state.h): its calls are
+ * never acted on, also after a restart with other keys. Build it where it
+ * is used: signing a call may add a key and move the array. */
+static struct sg_self
+self_of(const struct daemon *d)
+{
+	return (struct sg_self){
+		.access_key_ids = (const char *const *)d->state.own_keys,
+		.naccess_key_ids = d->state.nown,
+	};
+}
+
+static bool
+is_self(const struct daemon *d, const struct sg_event *ev)
+{
+	struct sg_self self = self_of(d);
+
+	return policy_is_self(ev, &self);
+}
+
 static void
 remember_key(struct daemon *d, const char *akid)
 {
-	size_t i;
-
-	for (i = 0; i < d->nself_keys; i++)
-		if (strcmp(d->self_keys[i], akid) == 0)
-			return;
-	if (d->nself_keys == SELF_KEYS_MAX) {
-		free(d->self_keys[0]);
-		memmove(d->self_keys, d->self_keys + 1,
-		    (SELF_KEYS_MAX - 1) * sizeof(*d->self_keys));
-		d->nself_keys--;
-	}
-	d->self_keys[d->nself_keys++] = xstrdup(akid);
+	state_own_key(&d->state, akid, time(NULL));
 }
 
 /* Hands credentials to every signature and remembers the access key, so
@@ -373,7 +382,9 @@ clients_new(struct daemon *d)
 	struct sg_http_opts ho = { .ca_file = d->cfg->ca_file };
 	struct sg_aws_opts ao = { 0 };
 	struct sg_creds_opts co = {
-		.profile = d->cfg->profile,
+		/* Only the file's: creds.c reads AWS_PROFILE itself, which
+		 * must not skip environment keys as the file's profile does. */
+		.profile = d->cfg->profile_line > 0 ? d->cfg->profile : NULL,
 		.getenv = env_lookup,
 		.ca_file = d->cfg->ca_file,
 	};
@@ -954,10 +965,7 @@ static enum handled
 on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
     struct sg_log_fields *f)
 {
-	struct sg_self self = {
-		.access_key_ids = (const char *const *)d->self_keys,
-		.naccess_key_ids = d->nself_keys,
-	};
+	struct sg_self self = self_of(d);
 	const struct sg_group_cfg *g;
 	struct sg_group_baseline *b;
 	struct sg_plan plan;
@@ -1272,9 +1280,7 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 			d->baselines_dirty = true;
 		goto out;
 	}
-	if (policy_is_self(ev, &(struct sg_self){
-	    .access_key_ids = (const char *const *)d->self_keys,
-	    .naccess_key_ids = d->nself_keys }))
+	if (is_self(d, ev))
 		goto out;
 	modify_plan(&m, b, g->allow, g->nallow, have_current ? &current :
 	    NULL, g->egress != SG_EGRESS_IGNORE, &plan);
@@ -1470,9 +1476,7 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	else if (strcmp(name, "AuthorizeSecurityGroupIngress") == 0 ||
 	    strcmp(name, "AuthorizeSecurityGroupEgress") == 0)
 		h = on_authorize(d, p, &ev, &f);
-	else if (policy_is_self(&ev, &(struct sg_self){
-	    .access_key_ids = (const char *const *)d->self_keys,
-	    .naccess_key_ids = d->nself_keys }))
+	else if (is_self(d, &ev))
 		log_debug("event %s (%s): own call", ev.event_id, name);
 	else if (strcmp(name, "RevokeSecurityGroupIngress") == 0 ||
 	    strcmp(name, "RevokeSecurityGroupEgress") == 0)
@@ -1854,15 +1858,11 @@ reload(struct daemon *d)
 static void
 daemon_free(struct daemon *d)
 {
-	size_t i;
-
 	pollers_free(d);
 	clients_free(d);
 	state_free(&d->state);
 	baseline_set_free(&d->baselines);
 	digest_free(&d->digest);
-	for (i = 0; i < d->nself_keys; i++)
-		free(d->self_keys[i]);
 	free(d->groups);
 	free(d->group_acct);
 	free(d->found);

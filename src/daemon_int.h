@@ -37,9 +37,6 @@
 #include "util.h"
 #include "xml.h"
 
-/* The access keys sgguard signed with: its own calls are never acted on. */
-#define SELF_KEYS_MAX		32
-
 /* A record's JSON text, for the parsers beyond event_parse(). */
 struct sg_record {
 	const char	*json;
@@ -107,8 +104,6 @@ struct daemon {
 	struct sg_http		*http;
 	struct sg_creds_provider *creds;
 	struct sg_aws		*aws;
-	char			*self_keys[SELF_KEYS_MAX];
-	size_t			 nself_keys;
 	struct account		*accounts;
 	size_t			 naccounts;
 	/* The watched groups: configured ones, then ones found by tag. The

@@ -44,9 +44,13 @@ state_free(struct sg_state *st)
 		free(st->handled[i].event_id);
 	for (i = 0; i < st->npending; i++)
 		pending_free(&st->pending[i]);
+	for (i = 0; i < st->nown; i++)
+		free(st->own_keys[i]);
 	free(st->cursors);
 	free(st->handled);
 	free(st->pending);
+	free(st->own_keys);
+	free(st->own_used);
 	state_init(st);
 }
 
@@ -121,11 +125,60 @@ state_mark_handled(struct sg_state *st, const char *event_id,
 	st->dirty = true;
 }
 
+/* Drop own key i (order is not kept). */
+static void
+own_key_drop(struct sg_state *st, size_t i)
+{
+	free(st->own_keys[i]);
+	st->nown--;
+	st->own_keys[i] = st->own_keys[st->nown];
+	st->own_used[i] = st->own_used[st->nown];
+	st->dirty = true;
+}
+
+void
+state_own_key(struct sg_state *st, const char *akid, time_t now)
+{
+	size_t i, oldest = 0;
+
+	if (akid == NULL || *akid == '\0')
+		return;
+	for (i = 0; i < st->nown; i++) {
+		if (strcmp(st->own_keys[i], akid) != 0)
+			continue;
+		if (now >= st->own_used[i] + STATE_OWN_KEY_GRAIN) {
+			st->own_used[i] = now;
+			st->dirty = true;
+		}
+		return;
+	}
+	if (st->nown == STATE_OWN_KEYS_MAX) {
+		for (i = 1; i < st->nown; i++)
+			if (st->own_used[i] < st->own_used[oldest])
+				oldest = i;
+		own_key_drop(st, oldest);
+	}
+	st->own_keys = xreallocarray(st->own_keys, st->nown + 1,
+	    sizeof(*st->own_keys));
+	st->own_used = xreallocarray(st->own_used, st->nown + 1,
+	    sizeof(*st->own_used));
+	st->own_keys[st->nown] = xstrdup(akid);
+	st->own_used[st->nown] = now;
+	st->nown++;
+	st->dirty = true;
+}
+
 void
 state_prune(struct sg_state *st, time_t t)
 {
 	struct sg_handled *old = st->handled;
 	size_t oldcap = st->handled_cap, i, keep = 0;
+
+	for (i = 0; i < st->nown; )
+		if (st->own_used[i] < t - STATE_OWN_KEY_SLACK)
+			own_key_drop(st, i);
+		else
+			i++;
 
 	for (i = 0; i < oldcap; i++)
 		if (old[i].event_id != NULL && old[i].event_time >= t)
@@ -212,7 +265,7 @@ state_remove_pending(struct sg_state *st, size_t i)
 char *
 state_serialize(const struct sg_state *st)
 {
-	json_t *root, *cur, *handled, *pending;
+	json_t *root, *cur, *handled, *pending, *own;
 	char *text;
 	size_t i;
 
@@ -220,6 +273,10 @@ state_serialize(const struct sg_state *st)
 	cur = json_object();
 	handled = json_object();
 	pending = json_array();
+	own = json_object();
+	for (i = 0; i < st->nown; i++)
+		json_object_set_new(own, st->own_keys[i],
+		    json_integer((json_int_t)st->own_used[i]));
 	for (i = 0; i < st->ncursors; i++)
 		json_object_set_new(cur, st->cursors[i].key,
 		    json_integer((json_int_t)st->cursors[i].time));
@@ -240,6 +297,7 @@ state_serialize(const struct sg_state *st)
 	json_object_set_new(root, "cursors", cur);
 	json_object_set_new(root, "handled", handled);
 	json_object_set_new(root, "pending", pending);
+	json_object_set_new(root, "own_keys", own);
 	text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(root);
 	if (text == NULL)
@@ -252,7 +310,7 @@ state_parse(const char *json, size_t len, struct sg_state *st, char *err,
     size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root, *cur, *handled, *pending, *v;
+	json_t *root, *cur, *handled, *pending, *own, *v;
 	const char *key;
 	size_t i;
 
@@ -291,6 +349,19 @@ state_parse(const char *json, size_t len, struct sg_state *st, char *err,
 			goto bad;
 		}
 		state_mark_handled(st, key, (time_t)json_integer_value(v));
+	}
+	/* Optional: files from before it was kept have none. */
+	own = json_object_get(root, "own_keys");
+	if (own != NULL && !json_is_object(own)) {
+		snprintf(err, errlen, "own_keys is not an object");
+		goto bad;
+	}
+	json_object_foreach(own, key, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			snprintf(err, errlen, "bad own_keys entry");
+			goto bad;
+		}
+		state_own_key(st, key, (time_t)json_integer_value(v));
 	}
 	json_array_foreach(pending, i, v) {
 		const char *id, *arn, *subj, *msg;

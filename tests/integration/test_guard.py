@@ -133,6 +133,8 @@ allow_principal = %s
              "AWS_SECRET_ACCESS_KEY": self.creds["secret_access_key"],
              "AWS_EC2_METADATA_DISABLED": "true",
              "SGGUARD_TEST_FAST": "1"}
+        if self.creds.get("session_token"):
+            e["AWS_SESSION_TOKEN"] = self.creds["session_token"]
         return e
 
     def once(self, *args):
@@ -328,6 +330,49 @@ def one_per_state_dir():
     r = guard.once()
     assert r.returncode == 0, r.stderr
     assert len(messages_for(g)) == 1
+
+
+@case("own calls are known after a restart with new temporary keys (restore not undone)")
+def own_keys_across_restart():
+    aws = W["aws"]
+    role = aws.create_role("sgguard-rotating", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]}]})
+    # Two sessions of one role: what an instance role hands out over time.
+    k1 = aws.assume_role(role["Arn"], "sgguard-host")
+    k2 = aws.assume_role(role["Arn"], "sgguard-host")
+    assert k1["access_key_id"] != k2["access_key_id"]
+    eve = aws.create_user("eve", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*",
+                       "Action": ["ec2:RevokeSecurityGroupIngress"]}]})
+    g = new_group()
+    ingress(g, [tcp(8080, "10.0.0.0/8")], W["admin"])
+    guard = Guard(g, extra="restore = yes\n", creds=k1)
+    assert guard.once().returncode == 0           # the baseline holds 8080
+    # The snapshot is old by the time anything happens (not "just taken").
+    path = os.path.join(guard.state, "baselines.json")
+    with open(path) as f:
+        bl = json.load(f)
+    for b in bl["baselines"].values():
+        b["taken"] -= 3600
+    with open(path, "w") as f:
+        json.dump(bl, f)
+    aws.client("ec2", creds=eve).revoke_security_group_ingress(
+        GroupId=g, IpPermissions=[tcp(8080, "10.0.0.0/8")])
+    assert guard.once().returncode == 0           # restored by k1
+    assert rules_of(g) == {"tcp 8080-8080 10.0.0.0/8"}, rules_of(g)
+    assert len(messages_for(g)) == 1
+    with open(os.path.join(guard.state, "state.json")) as f:
+        assert k1["access_key_id"] in json.load(f)["own_keys"]
+    t = time.time()
+    guard.creds = k2                              # restarted with new keys
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert rules_of(g) == {"tcp 8080-8080 10.0.0.0/8"}, "sgguard undid its own restore"
+    assert aws.requests(service="ec2", action="RevokeSecurityGroupIngress", since=t) == []
+    assert len(messages_for(g)) == 1, messages_for(g)
 
 
 @case("a group that is not watched is never touched")

@@ -104,6 +104,67 @@ test_roundtrip(void **state)
 	state_free(&b);
 }
 
+static time_t
+own_used(const struct sg_state *st, const char *akid)
+{
+	size_t i;
+
+	for (i = 0; i < st->nown; i++)
+		if (strcmp(st->own_keys[i], akid) == 0)
+			return st->own_used[i];
+	return -1;
+}
+
+/* sgguard's own keys survive a restart, are rewritten at most hourly,
+ * leave with the windows that could hold their calls, and files from
+ * before they were kept still load. */
+static void
+test_own_keys(void **state)
+{
+	struct sg_state a, b;
+	const char *old = "{\"version\":1,\"cursors\":{},\"handled\":{},"
+	    "\"pending\":[]}";
+	char *text, err[256];
+	const time_t t = 1700000000;
+
+	state_init(&a);
+	state_own_key(&a, "ASIAOLDKEY0000000001", t);
+	state_own_key(&a, "AKIABASEKEY000000001", t);
+	state_own_key(&a, "", t);
+	assert_int_equal(a.nown, 2);
+	text = state_serialize(&a);
+	assert_int_equal(state_parse(text, strlen(text), &b, err,
+	    sizeof(err)), 0);
+	free(text);
+	assert_int_equal(b.nown, 2);
+	assert_int_equal(own_used(&b, "ASIAOLDKEY0000000001"), t);
+	assert_false(b.dirty);
+	/* Used again within the hour: nothing to write. */
+	state_own_key(&b, "ASIAOLDKEY0000000001", t + STATE_OWN_KEY_GRAIN - 1);
+	assert_false(b.dirty);
+	assert_int_equal(own_used(&b, "ASIAOLDKEY0000000001"), t);
+	state_own_key(&b, "AKIABASEKEY000000001", t + 3 * STATE_OWN_KEY_GRAIN);
+	assert_true(b.dirty);
+	/* Windows that start before t + slack still need the old key. */
+	state_prune(&b, t + STATE_OWN_KEY_SLACK);
+	assert_int_equal(own_used(&b, "ASIAOLDKEY0000000001"), t);
+	state_prune(&b, t + STATE_OWN_KEY_SLACK + 1);
+	assert_int_equal(own_used(&b, "ASIAOLDKEY0000000001"), -1);
+	assert_int_equal(own_used(&b, "AKIABASEKEY000000001"),
+	    t + 3 * STATE_OWN_KEY_GRAIN);
+	state_free(&a);
+	state_free(&b);
+	assert_int_equal(state_parse(old, strlen(old), &b, err, sizeof(err)),
+	    0);
+	assert_int_equal(b.nown, 0);
+	state_free(&b);
+	old = "{\"version\":1,\"cursors\":{},\"handled\":{},\"pending\":[],"
+	    "\"own_keys\":{\"AKIA1\":\"soon\"}}";
+	assert_int_equal(state_parse(old, strlen(old), &b, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "bad own_keys entry");
+}
+
 static void
 test_handled_many_and_prune(void **state)
 {
@@ -245,6 +306,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_own_keys),
 		cmocka_unit_test(test_handled_many_and_prune),
 		cmocka_unit_test(test_pending_remove),
 		cmocka_unit_test_setup_teardown(test_commit_and_load,
