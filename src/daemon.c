@@ -1246,7 +1246,7 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 	struct sg_rule revoked[64], restored[64];
 	struct sg_aws_error err;
 	struct sg_kvlist params = { 0 };
-	const char *gid_one[1];
+	const char *gid_one[1], *glob, *who = NULL;
 	char err1[512], why[600] = "", rules[1024];
 	size_t i, nrev = 0, nres = 0;
 	bool have_current, failed = false, egress_audit = false;
@@ -1274,10 +1274,17 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 	gid_one[0] = g->id;
 	have_current = read_rules(d, p->acct, ev->region, gid_one, 1,
 	    &current, err1, sizeof(err1)) == 0;
-	if (policy_principal(g, ev, NULL) != NULL) {
+	if ((glob = policy_principal(g, ev, &who)) != NULL) {
 		if (b != NULL && baseline_apply_modify(b, &m, have_current ?
 		    &current : NULL) > 0)
 			d->baselines_dirty = true;
+		f->message_id = SG_MSGID_AUTHORIZED;
+		f->action = "authorized";
+		log_msg(LOG_INFO, f, "event %s: %s on %s (%s) by %s is "
+		    "authorized: %s %s matches allow_principal %s",
+		    ev->event_id, ev->event_name, g->id, ev->region,
+		    f->principal, who == ev->issuer_arn ? "session issuer" :
+		    "principal", who, glob);
 		goto out;
 	}
 	if (is_self(d, ev))
@@ -1293,6 +1300,12 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 		} else if (s->action == SG_MODIFY_REVOKE && nrev < 64)
 			revoked[nrev++] = s->change.rule;
 	}
+	for (i = 0; i < plan.n; i++)
+		if (plan.steps[i].action == SG_MODIFY_KEEP ||
+		    plan.steps[i].action == SG_MODIFY_GONE)
+			log_info("event %s: %s on %s (%s) by %s: left as it is: "
+			    "%s", ev->event_id, ev->event_name, g->id,
+			    ev->region, f->principal, plan.steps[i].reason);
 	if (nrev == 0 && plan.nunparsed == 0) {
 		log_debug("event %s: modification on %s kept: every new form "
 		    "is intended", ev->event_id, g->id);

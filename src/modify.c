@@ -105,6 +105,22 @@ modify_step(struct sg_modify_step *s, const struct sg_modify_rule *mr,
 			return;
 		}
 	}
+	/*
+	 * Changed again since this call, into yet another form (not back to
+	 * its baseline one): a later call did it, and its own record decides
+	 * (kept if its principal is allowed, put back if not). Putting this
+	 * call's change back now would undo that one, an allowed change
+	 * among them.
+	 */
+	if (now != NULL && mr->readable &&
+	    !rule_equal(&now->rule, &s->change.rule) &&
+	    (prev == NULL || !rule_equal(&now->rule, &prev->rule))) {
+		rule_format(&now->rule, text, sizeof(text));
+		s->action = SG_MODIFY_KEEP;
+		modify_reason(s, "%s was changed again since (now %s): the "
+		    "record of that change decides", mr->rule_id, text);
+		return;
+	}
 	if (prev != NULL) {
 		s->previous = *prev;
 		if (now != NULL && rule_equal(&now->rule, &prev->rule)) {

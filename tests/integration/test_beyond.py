@@ -655,6 +655,37 @@ def modify_rules():
         guard.cleanup()
 
 
+@case("ModifySecurityGroupRules: mallory's change, then the admin's, read together: the admin's form stays")
+def modify_then_allowed():
+    w = world()
+    g = new_group()
+    ingress(g, [tcp(443)], w["admin"])
+    (rid,) = rule_ids(g)
+    guard = Guard(group_section(g, "allow_principal = %s" % w["admin_role_arn"]))
+    try:
+        assert guard.once().returncode == 0           # the baseline: tcp 443
+        modify(g, rid, 22, w["mallory"])
+        rec = record_of("ModifySecurityGroupRules", g)
+        time.sleep(1.1)         # CloudTrail times are whole seconds
+        modify(g, rid, 8443, w["admin"], cidr="10.0.0.0/8")
+        rec2 = record_of("ModifySecurityGroupRules", g)
+        t = time.time()
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        # Putting mallory's change back would undo the admin's later one.
+        assert rule_ids(g) == {rid: "tcp 8443-8443 10.0.0.0/8"}, rule_ids(g)
+        assert requests_by(guard.creds, "ModifySecurityGroupRules", t) == []
+        assert re.search(r"event %s: .*left as it is: %s was changed again since "
+                         r"\(now tcp 8443 10\.0\.0\.0/8\)" % (rec["eventID"], rid),
+                         r.stderr), r.stderr
+        assert re.search(r"event %s: ModifySecurityGroupRules on %s \(%s\) by %s is "
+                         r"authorized" % (rec2["eventID"], g, REGION,
+                                          ".*alice"), r.stderr), r.stderr
+        assert messages_for(g) == [], kinds(messages_for(g))
+    finally:
+        guard.cleanup()
+
+
 # --- 5. restore --------------------------------------------------------
 
 

@@ -452,24 +452,57 @@ test_plan_gone_and_back(void **state)
 	assert_int_equal(f->plan.steps[0].action, SG_MODIFY_GONE);
 }
 
+/* Changed again after the call, into another form: that later call's
+ * record decides; this one's change is not put back over it. */
+static void
+test_plan_changed_again(void **state)
+{
+	struct fixture *f = *state;
+	struct sg_group_rule g;
+
+	change(f, RULE_1, "tcp 22 0.0.0.0/0", false);
+	describe_rules_free(&f->now);
+	g = gr(RULE_1, false, "tcp 8443 10.0.0.0/8", NULL);
+	describe_rules_add(&f->now, &g);
+	modify_plan(&f->m, f->b, f->allow, 2, &f->now, false, &f->plan);
+	assert_int_equal(f->plan.nrestore, 0);
+	assert_int_equal(f->plan.steps[0].action, SG_MODIFY_KEEP);
+	assert_string_equal(f->plan.steps[0].reason, RULE_1 " was changed "
+	    "again since (now tcp 8443 10.0.0.0/8): the record of that change "
+	    "decides");
+	modify_plan_free(&f->plan);
+	/* Still in this call's form: put back. */
+	describe_rules_free(&f->now);
+	g = gr(RULE_1, false, "tcp 22 0.0.0.0/0", NULL);
+	describe_rules_add(&f->now, &g);
+	modify_plan(&f->m, f->b, f->allow, 2, &f->now, false, &f->plan);
+	assert_int_equal(f->plan.steps[0].action, SG_MODIFY_RESTORE);
+}
+
 static void
 test_plan_egress(void **state)
 {
 	struct fixture *f = *state;
 
-	change(f, RULE_2, "tcp 443 198.51.100.0/24", true);
 	change(f, RULE_2, "tcp 25 0.0.0.0/0", true);
 	/* egress = ignore: left alone. */
 	modify_plan(&f->m, f->b, f->allow, 2, &f->now, false, &f->plan);
-	assert_int_equal(f->plan.nkeep, 2);
-	assert_non_null(strstr(f->plan.steps[1].reason, "egress is ignored"));
+	assert_int_equal(f->plan.nkeep, 1);
+	assert_non_null(strstr(f->plan.steps[0].reason, "egress is ignored"));
 	modify_plan_free(&f->plan);
 	/* audit/enforce: judged in the egress direction. */
 	modify_plan(&f->m, f->b, f->allow, 2, &f->now, true, &f->plan);
+	assert_int_equal(f->plan.steps[0].action, SG_MODIFY_RESTORE);
+	assert_true(f->plan.steps[0].egress);
+	assert_true(f->plan.steps[0].change.rule.egress);
+	modify_plan_free(&f->plan);
+	event_modify_free(&f->m);
+	memset(&f->m, 0, sizeof(f->m));
+	describe_rules_free(&f->now);
+	/* A form the egress baseline covers is kept. */
+	change(f, RULE_2, "tcp 443 198.51.100.0/24", true);
+	modify_plan(&f->m, f->b, f->allow, 2, &f->now, true, &f->plan);
 	assert_int_equal(f->plan.steps[0].action, SG_MODIFY_KEEP);
-	assert_int_equal(f->plan.steps[1].action, SG_MODIFY_RESTORE);
-	assert_true(f->plan.steps[1].egress);
-	assert_true(f->plan.steps[1].change.rule.egress);
 }
 
 static void
@@ -569,6 +602,7 @@ main(void)
 		T(test_plan_keep_covered),
 		T(test_plan_revoke_unknown),
 		T(test_plan_gone_and_back),
+		T(test_plan_changed_again),
 		T(test_plan_egress),
 		T(test_plan_unreadable_and_unparsed),
 		T(test_plan_from_record),
