@@ -102,6 +102,8 @@ struct sg_config {
 	/* [aws]; environment values already merged (file wins). */
 	char		*region;	/* never NULL after config_load */
 	char		*profile;	/* or NULL */
+	int		 profile_line;	/* of profile = in the file; 0: from
+					 * AWS_PROFILE, or none */
 	char		*endpoint_url;	/* or NULL */
 	char		*cloudtrail_endpoint_url;
 	char		*ec2_endpoint_url;
@@ -140,8 +142,9 @@ int	 config_load(const char *path, sg_getenv_fn, struct sg_config **out,
 int	 config_load_string(const char *name, const char *text, sg_getenv_fn,
 	    struct sg_config **out, char *err, size_t errlen);
 void	 config_free(struct sg_config *);
-/* The one-screen summary printed by -t/--check-config. */
-void	 config_print_summary(const struct sg_config *, FILE *);
+/* The one-screen summary printed by -t/--check-config; dry_run: --dry-run
+ * was given, which makes the mode audit whatever the file says. */
+void	 config_print_summary(const struct sg_config *, bool dry_run, FILE *);
 /* The group config for a group id, or NULL. Only [group] sections: a
  * group found through a tag section is not in cfg->groups. */
 const struct sg_group_cfg *config_find_group(const struct sg_config *,

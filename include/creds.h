@@ -4,19 +4,24 @@
  *
  * Sources, first hit wins:
  *  1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN).
- *     Only one of the pair set is an error. They win even over an
- *     explicit opts.profile (botocore would skip them then).
+ *     Only one of the pair set is an error. Skipped when opts.profile is
+ *     set: a profile named in the configuration file is an explicit
+ *     choice, and the file wins over the environment (botocore drops its
+ *     environment provider for an explicit profile too). AWS_PROFILE does
+ *     not skip them, as in botocore: exported keys still come first.
  *  2. Profile: opts.profile, else AWS_PROFILE, else "default", in
  *     AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials, sections
  *     [NAME]), then AWS_CONFIG_FILE (default ~/.aws/config, sections
  *     [profile NAME] and [default]). Static keys only. A profile that was
- *     named (opts.profile or AWS_PROFILE) and is in neither file is an
- *     error; so is a profile that asks for a credential type sgguard does
- *     not implement (role_arn, credential_process, sso_*, web identity):
+ *     named (opts.profile or AWS_PROFILE) and is in neither file, or has
+ *     no static keys there (only source_profile, say), is an error; so is
+ *     a profile that asks for a credential type sgguard does not
+ *     implement (role_arn, credential_process, sso_*, web identity):
  *     falling through to the instance role would act as someone else.
- *     A section without any key counts as absent. Section names match
- *     exactly; of [default] and [profile default] the later one counts.
- *     Without HOME the default paths are not looked at.
+ *     Unnamed, a "default" without keys falls through. A section without
+ *     any key counts as absent. Section names match exactly; of [default]
+ *     and [profile default] the later one counts. Without HOME the
+ *     default paths are not looked at.
  *  3. Container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (at
  *     http://169.254.170.2) or AWS_CONTAINER_CREDENTIALS_FULL_URI (https,
  *     or http to loopback / 169.254.170.2 / 169.254.170.23 / fd00:ec2::23),
@@ -28,8 +33,11 @@
  *     IMDSv1 is never used: a token PUT answered 403/404/405 means no
  *     instance credentials.
  *
- * Temporary credentials are refreshed from CREDS_REFRESH_BEFORE seconds
- * before they expire; a failed refresh is retried at most every
+ * Temporary credentials (container, IMDS) fetched at F expiring at E are
+ * refreshed from creds_refresh_time(F, E): CREDS_REFRESH_BEFORE seconds
+ * before they expire, or with a quarter of their lifetime left when that
+ * is shorter, so short-lived ones are not fetched again for every call
+ * (sts.c uses the same rule). A failed refresh is retried at most every
  * CREDS_RETRY_INTERVAL seconds while the cached ones stay in use, as long
  * as they are valid for more than CREDS_MIN_VALIDITY seconds.
  *
@@ -55,7 +63,7 @@ struct sg_creds {
 	char	 source[128];
 };
 
-#define CREDS_REFRESH_BEFORE	(15 * 60)	/* s before Expiration */
+#define CREDS_REFRESH_BEFORE	(15 * 60)	/* at most, s before Expiration */
 #define CREDS_RETRY_INTERVAL	60		/* s between lookups */
 #define CREDS_MIN_VALIDITY	60		/* s left to keep using */
 
@@ -63,7 +71,9 @@ struct sg_creds {
 typedef const char *(*sg_getenv_fn)(const char *name);
 
 struct sg_creds_opts {
-	const char	*profile;	/* [aws] profile or NULL */
+	/* [aws] profile of the file or NULL (then AWS_PROFILE is read
+	 * here): only a profile of the file skips environment keys. */
+	const char	*profile;
 	sg_getenv_fn	 getenv;	/* NULL: getenv(3) */
 	/* NULL (recommended): the provider makes its own client with short
 	 * timeouts (1 s connect, 3 s per request), so a host that is not on
@@ -92,9 +102,27 @@ int	 creds_get(struct sg_creds_provider *, time_t now,
 int	 creds_callback(void *arg, time_t now, struct sg_creds *out,
 	    char *err, size_t errlen);
 
-/* True when credentials expiring at expiration (0: never) should be
- * fetched again at now. */
-bool	 creds_needs_refresh(time_t expiration, time_t now);
+/*
+ * The time from which credentials fetched at fetched, expiring at
+ * expiration, should be fetched again: expiration - min(
+ * CREDS_REFRESH_BEFORE, (expiration - fetched) / 4); fetched when they
+ * were expired already. The one rule of every refreshable source.
+ */
+time_t	 creds_refresh_time(time_t fetched, time_t expiration);
+/* True when credentials fetched at fetched, expiring at expiration (0:
+ * never), should be fetched again at now. */
+bool	 creds_needs_refresh(time_t fetched, time_t expiration, time_t now);
+
+/*
+ * Can profile, named in the configuration file, give credentials? The
+ * shared files are found and read as the chain does (getenv: NULL for
+ * getenv(3)); no network, nothing registered or kept. 0 when the profile
+ * has usable static keys; -1 when it is in neither file, has no keys, or
+ * asks for what sgguard does not support, with why ("not in FILE or
+ * FILE", "FILE: role_arn is not supported (static keys only)", ...).
+ */
+int	 creds_check_profile(const char *profile, sg_getenv_fn getenv,
+	    char *why, size_t whylen);
 
 /* Pure parsers, for tests and fuzzing. 0 / -1 with err set. */
 

@@ -2,9 +2,17 @@
  *
  * Under systemd (JOURNAL_STREAM names stderr) every message goes to the
  * journal with structured fields; otherwise one line per message on stderr:
- * "sgguard[PID]: LEVEL: message". Every message is made safe before output:
- * control characters and invalid UTF-8 are escaped, so one message is one
- * line, and any registered secret is replaced by "[REDACTED]".
+ * "sgguard[PID]: LEVEL: message". That stderr line is also written when the
+ * journal cannot receive (its socket is absent or refuses at log_init(), or
+ * a send fails): no message is lost silently.
+ *
+ * Every message is made safe before output: control characters and invalid
+ * UTF-8 are escaped, so one message is one line, and any registered secret
+ * is replaced by "[REDACTED]".
+ *
+ * Test knob (unset in production):
+ *   SGGUARD_TEST_JOURNAL_SOCKET   the socket log_init() checks instead of
+ *                                 /run/systemd/journal/socket
  */
 #ifndef SG_LOG_H
 #define SG_LOG_H

@@ -53,7 +53,8 @@
  * the client first: its calls are dropped without their callbacks).
  *
  * Timing. Credentials fetched at F expiring at E are refreshed from
- * E - min(CREDS_REFRESH_BEFORE, (E - F) / 4): 15 minutes before expiry,
+ * creds_refresh_time(F, E) = E - min(CREDS_REFRESH_BEFORE, (E - F) / 4),
+ * the rule of the base credentials too: 15 minutes before expiry,
  * or with a quarter of their lifetime left when that is shorter (a 900 s
  * session is refreshed after 675 s, not at once). A failed refresh keeps
  * the old credentials while they are valid for more than

@@ -622,6 +622,9 @@ config_set_profile(struct config_parse *ps, const char *v)
 		return config_bad(ps, "profile", "use the name of a profile in "
 		    "~/.aws/config (no spaces)");
 	config_setstr(&ps->cfg->profile, v);
+	/* Only a profile of the file beats environment keys; -t points
+	 * here when it cannot work. */
+	ps->cfg->profile_line = ps->cfg->profile != NULL ? ps->lineno : 0;
 	return 0;
 }
 
@@ -1875,7 +1878,7 @@ config_print_policy(const struct sg_group_cfg *g, FILE *fp)
 }
 
 void
-config_print_summary(const struct sg_config *cfg, FILE *fp)
+config_print_summary(const struct sg_config *cfg, bool dry_run, FILE *fp)
 {
 	const char *svc[4] = { "cloudtrail", "ec2", "sns", "sts" };
 	const char *url[4];
@@ -1888,7 +1891,9 @@ config_print_summary(const struct sg_config *cfg, FILE *fp)
 	url[3] = cfg->sts_endpoint_url;
 
 	fprintf(fp, "configuration OK: %s\n", cfg->path);
+	/* --dry-run wins over the file: say so, and say why. */
 	fprintf(fp, "mode: %s; poll every %d s, lookback %d s\n",
+	    dry_run ? "audit (--dry-run: detect and notify, change nothing)" :
 	    cfg->mode == SG_MODE_AUDIT ? "audit (detect and notify, change "
 	    "nothing)" : "enforce", cfg->poll_interval, cfg->lookback);
 	if (cfg->drift_interval > 0)

@@ -48,6 +48,7 @@ struct sg_creds_provider {
 	bool		 own_http;
 	struct sg_creds	 cache;
 	bool		 have_cache;
+	time_t		 fetched;	/* now of the lookup that filled cache */
 	bool		 have_attempt;
 	time_t		 last_attempt;	/* paces lookups */
 	bool		 warned;	/* kept stale ones, said so */
@@ -75,12 +76,30 @@ creds_wipe(struct sg_creds *c)
 		OPENSSL_cleanse(c, sizeof(*c));
 }
 
+/*
+ * A fixed lead alone would refetch credentials that live 15 minutes or
+ * less at every call (their refresh time is before their fetch): a
+ * quarter of the lifetime caps it. sts.c uses this too.
+ */
+time_t
+creds_refresh_time(time_t fetched, time_t expiration)
+{
+	time_t life = expiration - fetched, lead;
+
+	if (life <= 0)
+		return fetched;		/* already expired: refresh now */
+	lead = life / 4;
+	if (lead > CREDS_REFRESH_BEFORE)
+		lead = CREDS_REFRESH_BEFORE;
+	return expiration - lead;
+}
+
 bool
-creds_needs_refresh(time_t expiration, time_t now)
+creds_needs_refresh(time_t fetched, time_t expiration, time_t now)
 {
 	if (expiration == 0)
 		return false;
-	return now >= expiration - CREDS_REFRESH_BEFORE;
+	return now >= creds_refresh_time(fetched, expiration);
 }
 
 /* Cached credentials worth using at now rather than failing. */
@@ -265,6 +284,7 @@ struct creds_ini {
 	const char	*dup;		/* a key given twice */
 	const char	*unsup;		/* role_arn and friends */
 	bool		 process;	/* credential_process */
+	bool		 chain;		/* source_profile (without role_arn) */
 };
 
 /* As inih: the first of chars, or an inline ';' comment after a space. */
@@ -432,7 +452,7 @@ creds_ini_clear(struct creds_ini *ini)
 	sg_free_secret(ini->token);
 	ini->akid = ini->secret = ini->token = NULL;
 	ini->dup = ini->unsup = NULL;
-	ini->process = false;
+	ini->process = ini->chain = false;
 }
 
 static int
@@ -491,6 +511,10 @@ creds_ini_handler(void *user, const char *section, const char *name,
 			ini->unsup = unsupported[i];
 	if (strcasecmp(name, "credential_process") == 0)
 		ini->process = true;
+	/* Harmless beside keys (botocore ignores it without role_arn), but
+	 * alone it says the profile meant to borrow another's. */
+	if (strcasecmp(name, "source_profile") == 0)
+		ini->chain = true;
 	sg_free_secret(vtmp);
 	return 1;
 }
@@ -616,8 +640,12 @@ creds_shared(const char *cred_text, const char *cred_name,
 		rv = r;
 		goto done;
 	}
-	sg_errf(err, errlen, "no aws_access_key_id in %s or %s", cred_name,
-	    config_name);
+	if (c.chain || f.chain)
+		sg_errf(err, errlen, "%s: source_profile is not supported "
+		    "(static keys only)", c.chain ? cred_name : config_name);
+	else
+		sg_errf(err, errlen, "no aws_access_key_id in %s or %s",
+		    cred_name, config_name);
 	rv = 2;
 done:
 	creds_ini_free(&c);
@@ -854,8 +882,8 @@ creds_from_profile(struct sg_creds_provider *p, const char *profile,
 		res = CREDS_FOUND;
 	else if (r == 1)
 		res = named ? CREDS_FAIL : CREDS_NONE;
-	else if (r == 2)
-		res = CREDS_NONE;	/* e.g. [default] with only a region */
+	else if (r == 2)		/* e.g. [default] with only a region */
+		res = named ? CREDS_FAIL : CREDS_NONE;
 done:
 	buf_free(&missing);
 	free(cpath);
@@ -1171,15 +1199,27 @@ creds_resolve(struct sg_creds_provider *p, struct sg_creds *out, char *err,
 	char why[768], label[160];
 	enum creds_res res;
 	bool named = true;
-	int step;
+	int step = 0;
 
-	if (profile == NULL &&
-	    (profile = creds_env(p, "AWS_PROFILE")) == NULL) {
+	/*
+	 * A profile of the configuration file is an explicit choice, and the
+	 * file wins over the environment: keys there are not looked at (nor
+	 * listed as tried), as botocore drops its environment provider for an
+	 * explicit profile. AWS_PROFILE is no such choice, in botocore
+	 * neither: exported keys still come first then.
+	 */
+	if (profile != NULL) {
+		step = 1;
+		if (creds_env(p, "AWS_ACCESS_KEY_ID") != NULL ||
+		    creds_env(p, "AWS_SECRET_ACCESS_KEY") != NULL)
+			log_debug("credentials: environment keys not used: the "
+			    "configuration names profile %s", profile);
+	} else if ((profile = creds_env(p, "AWS_PROFILE")) == NULL) {
 		profile = "default";
 		named = false;
 	}
 	buf_init(&tried);
-	for (step = 0; step < 4; step++) {
+	for (; step < 4; step++) {
 		why[0] = '\0';
 		switch (step) {
 		case 0:
@@ -1275,7 +1315,8 @@ creds_get(struct sg_creds_provider *p, time_t now, struct sg_creds *out,
 	struct sg_creds fresh;
 	char when[32], ferr[2048];
 
-	if (p->have_cache && !creds_needs_refresh(p->cache.expiration, now))
+	if (p->have_cache && !creds_needs_refresh(p->fetched,
+	    p->cache.expiration, now))
 		goto cached;
 	/* Pace lookups while the cached ones still do. */
 	if (p->have_cache && creds_usable(&p->cache, now) && p->have_attempt &&
@@ -1306,6 +1347,7 @@ creds_get(struct sg_creds_provider *p, time_t now, struct sg_creds *out,
 			    "%s, expires %s)", fresh.source,
 			    fresh.access_key_id, when);
 		p->cache = fresh;
+		p->fetched = now;
 		p->have_cache = true;
 		p->warned = false;
 		creds_wipe(&fresh);
@@ -1334,6 +1376,27 @@ creds_callback(void *arg, time_t now, struct sg_creds *out, char *err,
     size_t errlen)
 {
 	return creds_get(arg, now, out, err, errlen);
+}
+
+/*
+ * The profile step of the chain as the daemon will take it, for -t: a
+ * file that names a profile sgguard cannot use should fail the check, not
+ * the first poll.
+ */
+int
+creds_check_profile(const char *profile, sg_getenv_fn fn, char *why,
+    size_t whylen)
+{
+	struct sg_creds_provider p;
+	struct sg_creds c;
+	enum creds_res res;
+
+	memset(&p, 0, sizeof(p));
+	p.getenv = fn != NULL ? fn : creds_real_getenv;
+	why[0] = '\0';
+	res = creds_from_profile(&p, profile, true, &c, why, whylen);
+	creds_wipe(&c);
+	return res == CREDS_FOUND ? 0 : -1;
 }
 
 int

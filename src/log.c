@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <systemd/sd-journal.h>
@@ -22,6 +24,9 @@ static void		*log_sink_arg;
 static char		*log_secrets[LOG_SECRETS_MAX];
 static size_t		 log_secret_next;
 
+/* Where sd_journal_sendv() sends; libsystemd has it built in. */
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
+
 static const struct {
 	const char	*name;
 	int		 level;
@@ -31,6 +36,46 @@ static const struct {
 	{ "info", LOG_INFO },
 	{ "debug", LOG_DEBUG },
 };
+
+/*
+ * The socket the journal is checked at. SGGUARD_TEST_JOURNAL_SOCKET moves
+ * it for the test suite, so that "no journal" can be tested on a host that
+ * has one; unset in production. Only the check moves: sd_journal_sendv()
+ * always sends to JOURNAL_SOCKET.
+ */
+static const char *
+journal_socket(void)
+{
+	const char *p = getenv("SGGUARD_TEST_JOURNAL_SOCKET");
+
+	return p != NULL && *p != '\0' ? p : JOURNAL_SOCKET;
+}
+
+/*
+ * Can the journal receive? sd_journal_sendv() returns 0, as if sent, when
+ * its socket does not exist (libsystemd 252 "fails silently" on ENOENT),
+ * so JOURNAL_STREAM alone could lose every message. Connecting a datagram
+ * socket proves that the path exists, is a datagram socket and that
+ * someone is bound to it; it sends nothing.
+ */
+static int
+journal_reachable(void)
+{
+	struct sockaddr_un sa;
+	const char *path = journal_socket();
+	int fd, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 0;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
 
 void
 log_init(void)
@@ -53,7 +98,7 @@ log_init(void)
 		return;
 	if (fstat(STDERR_FILENO, &st) == 0 &&
 	    (unsigned long long)st.st_dev == dev &&
-	    (unsigned long long)st.st_ino == ino)
+	    (unsigned long long)st.st_ino == ino && journal_reachable())
 		log_to_journal = 1;
 }
 
@@ -261,6 +306,13 @@ redact(char *msg, size_t size)
 }
 
 static void
+stderr_send(int level, const char *msg)
+{
+	fprintf(stderr, "sgguard[%ld]: %s: %s\n", (long)getpid(),
+	    log_level_name(level), msg);
+}
+
+static void
 journal_send(int level, const struct sg_log_fields *f, const char *msg)
 {
 	struct iovec iov[10];
@@ -295,8 +347,15 @@ journal_send(int level, const struct sg_log_fields *f, const char *msg)
 #undef SAFE_FIELD
 	}
 #undef FIELD
-	if (sd_journal_sendv(iov, n) < 0)
-		fprintf(stderr, "<%d>%s\n", level, msg);
+	/*
+	 * A refused send, or a socket gone since log_init() (which
+	 * sd_journal_sendv() reports as success), must not lose the message.
+	 * Checking after the send, not before, errs towards repeating a
+	 * message on stderr rather than dropping it.
+	 */
+	if (sd_journal_sendv(iov, n) < 0 ||
+	    access(journal_socket(), F_OK) == -1)
+		stderr_send(level, msg);
 	for (i = 0; i < n; i++)
 		free(bufs[i]);
 }
@@ -318,8 +377,7 @@ log_vmsg(int level, const struct sg_log_fields *f, const char *fmt,
 	else if (log_to_journal)
 		journal_send(level, f, msg);
 	else
-		fprintf(stderr, "sgguard[%ld]: %s: %s\n", (long)getpid(),
-		    log_level_name(level), msg);
+		stderr_send(level, msg);
 	errno = saved;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "creds.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -41,17 +42,21 @@ usage(FILE *f)
 "See sgguard(8) and sgguard.ini(5).\n");
 }
 
-/* One line on stderr, then exit 64 (EX_USAGE). */
+/*
+ * One error message, then exit 64 (EX_USAGE). Through the logger like every
+ * other failure, so it has the contracted "sgguard[PID]: error: " form (or
+ * goes to the journal); the hint stays on the same line.
+ */
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fputs("sgguard: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs("; see 'sgguard --help'\n", stderr);
+	log_error("%s; see 'sgguard --help'", msg);
 	exit(SG_EXIT_USAGE);
 }
 
@@ -140,7 +145,18 @@ main(int argc, char *argv[])
 		return SG_EXIT_CONFIG;
 	}
 	if (check) {
-		config_print_summary(cfg, stdout);
+		/* No network, but the shared files tell whether a profile
+		 * named in the file can work: better here than at run time. */
+		if (cfg->profile_line > 0 && creds_check_profile(cfg->profile,
+		    env_lookup, err, sizeof(err)) == -1) {
+			log_msg(LOG_ERR, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_CONFIG_ERROR },
+			    "%s:%d: bad profile \"%s\": %s", cfg->path,
+			    cfg->profile_line, cfg->profile, err);
+			config_free(cfg);
+			return SG_EXIT_CONFIG;
+		}
+		config_print_summary(cfg, opts.dry_run, stdout);
 		config_free(cfg);
 		return SG_EXIT_OK;
 	}

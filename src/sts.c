@@ -170,17 +170,11 @@ sts_session_name(const char *hostname, char *out, size_t outlen)
 
 /* ---- timing ---- */
 
+/* The rule of every refreshable source lives in creds.c. */
 time_t
 sts_refresh_time(time_t fetched, time_t expiration)
 {
-	time_t life = expiration - fetched, lead;
-
-	if (life <= 0)
-		return fetched;		/* already expired: refresh now */
-	lead = life / 4;
-	if (lead > CREDS_REFRESH_BEFORE)
-		lead = CREDS_REFRESH_BEFORE;
-	return expiration - lead;
+	return creds_refresh_time(fetched, expiration);
 }
 
 bool

@@ -3,6 +3,8 @@
 0/64/78, one clear line on stderr for every failure, --version, --help."""
 import os
 import re
+import shutil
+import socket
 import subprocess
 import tempfile
 
@@ -31,6 +33,13 @@ def one_line(text):
     return lines[0]
 
 
+def error_line(text):
+    """The one line of a failure, in the contracted stderr form."""
+    line = one_line(text)
+    assert re.fullmatch(r"sgguard\[\d+\]: error: \S.*", line), line
+    return line
+
+
 def write_config(text):
     fd, path = tempfile.mkstemp(suffix=".ini")
     with os.fdopen(fd, "w") as f:
@@ -57,29 +66,32 @@ def help_():
             assert opt in r.stdout, opt
 
 
-@case("an unknown option exits 64 with one line naming it")
+@case("an unknown option exits 64 with one 'sgguard[PID]: error:' line naming it")
 def unknown_option():
     r = sgguard("--frobnicate")
     assert r.returncode == 64, r
-    assert "--frobnicate" in one_line(r.stderr)
+    assert "--frobnicate" in error_line(r.stderr)
     r = sgguard("-x")
     assert r.returncode == 64
-    assert "-x" in one_line(r.stderr)
+    assert "-x" in error_line(r.stderr)
 
 
-@case("a missing option value exits 64")
+@case("a missing option value exits 64 with one 'sgguard[PID]: error:' line")
 def missing_value():
     for args in (("-c",), ("--state-dir",), ("--log-level",)):
         r = sgguard(*args)
         assert r.returncode == 64, (args, r)
-        one_line(r.stderr)
+        assert args[0] in error_line(r.stderr), (args, r.stderr)
+    r = sgguard("--state-dir", "")
+    assert r.returncode == 64, r
+    assert "--state-dir" in error_line(r.stderr)
 
 
 @case("a bad --log-level exits 64 naming the valid levels")
 def bad_level():
     r = sgguard("--log-level", "loud")
     assert r.returncode == 64
-    line = one_line(r.stderr)
+    line = error_line(r.stderr)
     assert "loud" in line and "debug" in line
 
 
@@ -87,16 +99,23 @@ def bad_level():
 def stray_argument():
     r = sgguard("extra")
     assert r.returncode == 64
-    assert "extra" in one_line(r.stderr)
+    assert "extra" in error_line(r.stderr)
+
+
+@case("-t with --once exits 64 with one line naming both")
+def check_with_once():
+    r = sgguard("-t", "--once", "-c", "/nonexistent/sgguard.ini")
+    assert r.returncode == 64, r
+    line = error_line(r.stderr)
+    assert "--check-config" in line and "--once" in line, line
 
 
 @case("a missing config file exits 78 with one line naming the file")
 def missing_config():
     r = sgguard("-t", "-c", "/nonexistent/sgguard.ini")
     assert r.returncode == 78, r
-    line = one_line(r.stderr)
+    line = error_line(r.stderr)
     assert "/nonexistent/sgguard.ini" in line, line
-    assert re.match(r"sgguard\[\d+\]: error: ", line), line
 
 
 @case("-t on a good config prints a summary and exits 0, without network")
@@ -121,8 +140,34 @@ def check_bad():
     try:
         r = sgguard("-t", "-c", path)
         assert r.returncode == 78, r
-        line = one_line(r.stderr)
+        line = error_line(r.stderr)
         assert (path + ":2:") in line, line
+    finally:
+        os.unlink(path)
+
+
+@case("-t --dry-run reports mode audit because of --dry-run, not the file's enforce")
+def check_dry_run():
+    path = write_config(GOOD)
+    try:
+        r = sgguard("-t", "-c", path)
+        assert r.returncode == 0, r
+        assert re.search(r"^mode: enforce;", r.stdout, re.M), r.stdout
+        for args in (("-t", "--dry-run"), ("--dry-run", "--check-config")):
+            r = sgguard(*args, "-c", path)
+            assert r.returncode == 0, (args, r)
+            mode = [ln for ln in r.stdout.splitlines() if ln.startswith("mode: ")]
+            assert len(mode) == 1, r.stdout
+            assert mode[0].startswith("mode: audit (--dry-run"), mode
+            assert "enforce" not in mode[0], mode
+        # A file that already says audit: still audit, still one line.
+        audit = write_config(GOOD.replace("mode = enforce", "mode = audit"))
+        try:
+            r = sgguard("-t", "--dry-run", "-c", audit)
+            assert r.returncode == 0, r
+            assert re.search(r"^mode: audit \(", r.stdout, re.M), r.stdout
+        finally:
+            os.unlink(audit)
     finally:
         os.unlink(path)
 
@@ -133,6 +178,62 @@ def stderr_format():
     r = sgguard("-t", "-c", "/nonexistent.ini",
                 env={"JOURNAL_STREAM": "1:1"})
     assert re.fullmatch(r"sgguard\[\d+\]: error: .+\n", r.stderr), r.stderr
+
+
+def run_journal_stream(args, env):
+    """Run with stderr on a file whose device:inode is in JOURNAL_STREAM,
+    as systemd would; returns (exit status, what reached stderr)."""
+    with tempfile.TemporaryFile() as err:
+        st = os.fstat(err.fileno())
+        e = {"PATH": os.environ["PATH"],
+             "JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)}
+        e.update(env)
+        rc = subprocess.run([harness.BIN, *args], stderr=err,
+                            stdout=subprocess.DEVNULL, env=e,
+                            timeout=30).returncode
+        err.seek(0)
+        return rc, err.read().decode()
+
+
+@case("JOURNAL_STREAM names stderr but the journal socket is absent: the line reaches stderr")
+def journal_absent():
+    # The knob moves the socket sgguard checks to a path that cannot
+    # exist, whatever this host's /run holds.
+    d = tempfile.mkdtemp(prefix="sgguard-nojournal-")
+    try:
+        for sock in (os.path.join(d, "absent", "socket"), os.path.join(d, "file")):
+            if sock.endswith("file"):
+                open(sock, "w").close()  # not a socket at all
+            rc, err = run_journal_stream(
+                ["-t", "-c", "/nonexistent/sgguard.ini"],
+                {"SGGUARD_TEST_JOURNAL_SOCKET": sock})
+            assert rc == 78, (sock, rc, err)
+            assert "/nonexistent/sgguard.ini" in error_line(err), (sock, err)
+            rc, err = run_journal_stream(
+                ["--frobnicate"], {"SGGUARD_TEST_JOURNAL_SOCKET": sock})
+            assert rc == 64, (sock, rc, err)
+            assert "--frobnicate" in error_line(err), (sock, err)
+    finally:
+        shutil.rmtree(d)
+
+
+@case("JOURNAL_STREAM names stderr but nothing listens on the journal socket: the line reaches stderr")
+def journal_stale():
+    # A socket file left behind by a journald that is gone: connect()
+    # is refused.
+    d = tempfile.mkdtemp(prefix="sgguard-nojournal-")
+    try:
+        sock = os.path.join(d, "socket")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sock)
+        s.close()
+        assert os.path.exists(sock)
+        rc, err = run_journal_stream(["-t", "-c", "/nonexistent/sgguard.ini"],
+                                     {"SGGUARD_TEST_JOURNAL_SOCKET": sock})
+        assert rc == 78, (rc, err)
+        assert "/nonexistent/sgguard.ini" in error_line(err), err
+    finally:
+        shutil.rmtree(d)
 
 
 if __name__ == "__main__":

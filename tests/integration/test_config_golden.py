@@ -25,8 +25,12 @@ PID = re.compile(r"^sgguard\[\d+\]", re.MULTILINE)
 
 def check_config(ini):
     """Run sgguard -t on ini (relative to the root); (output, exit code)."""
+    # -t reads the shared files when a profile is named: the golden ones.
+    env = {"PATH": os.environ["PATH"],
+           "AWS_SHARED_CREDENTIALS_FILE": os.path.join(GOLDEN, "aws-credentials"),
+           "AWS_CONFIG_FILE": os.path.join(GOLDEN, "aws-config")}
     r = subprocess.run([harness.BIN, "-t", "-c", ini], cwd=harness.ROOT,
-                       env={"PATH": os.environ["PATH"]},
+                       env=env,
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=30)
     out = r.stdout.decode("utf-8", errors="backslashreplace")

@@ -277,12 +277,121 @@ def _():
     write_aws("credentials", "[default]\naws_access_key_id = AKIADEFAULT\n"
               "aws_secret_access_key = default-secret-01\n")
     env = base_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=stand.url())
-    for args, envx in ((["--profile", "nosuch"], {}), ([], {"AWS_PROFILE": "nosuch"})):
+    # The environment is not tried for a profile of the configuration
+    # (--profile), and not listed; it is for AWS_PROFILE.
+    for args, envx, tried in ((["--profile", "nosuch"], {}, ""),
+                              ([], {"AWS_PROFILE": "nosuch"}, "environment: not set; ")):
         out, _ = run_tool(dict(env, **envx), *args, rc=1)
         e = parse(out[0])["error"]
-        assert e.startswith("no AWS credentials: environment: not set; "
-                            "profile nosuch: not in "), e
+        assert e.startswith("no AWS credentials: %sprofile nosuch: not in " % tried), e
         assert "instance metadata" not in e, e
+    assert stand.paths() == [], stand.paths()
+
+
+CONFIG = """; written by test_creds.py
+[aws]
+%s
+endpoint_url = http://127.0.0.1:%d
+
+[group sg-0123456789abcdef0]
+allow = tcp 443 0.0.0.0/0
+"""
+
+
+def write_config(profile_line):
+    path = os.path.join(home, "sgguard.ini")
+    with open(path, "w") as f:
+        f.write(CONFIG % (profile_line, closed_port))
+    return path
+
+
+def run_sgguard(env, *args, timeout=60):
+    return subprocess.run([harness.BIN] + list(args), env=env,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+@case("a profile named in the configuration file beats environment keys; AWS_PROFILE does not")
+def _():
+    t = int(time.time())
+    prepare(("ASIAIMDS", "imds-secret-0001", t + 3600))
+    write_aws("credentials", "[audit]\naws_access_key_id = AKIAAUDITFILE\n"
+              "aws_secret_access_key = audit-secret-0001\n")
+    env = base_env(AWS_ACCESS_KEY_ID="AKIAENV", AWS_SECRET_ACCESS_KEY="env-secret-0001",
+                   AWS_EC2_METADATA_SERVICE_ENDPOINT=stand.url())
+    # The provider: --profile is what the daemon passes for [aws] profile.
+    r = parse(run_tool(env, "--profile", "audit", t)[0][0])
+    assert r["source"] == "profile audit" and r["akid"] == "AKIAAUDITFILE", r
+    # Not there: the error lists what was tried, the environment was not.
+    out, _ = run_tool(env, "--profile", "nosuch", t, rc=1)
+    e = parse(out[0])["error"]
+    assert e.startswith("no AWS credentials: profile nosuch: not in "), e
+    # AWS_PROFILE is no explicit choice (botocore agrees): the keys win.
+    r = parse(run_tool(dict(env, AWS_PROFILE="audit"), t)[0][0])
+    assert r["source"] == "environment" and r["akid"] == "AKIAENV", r
+    assert stand.paths() == [], stand.paths()
+
+    # The daemon: profile = audit in the file, keys in the environment.
+    state = tempfile.mkdtemp(prefix="sgguard-creds-state-")
+    try:
+        cfg = write_config("profile = audit")
+        p = run_sgguard(env, "--once", "-c", cfg, "--state-dir", state)
+        assert "credentials: using profile audit (access key AKIAAUDITFILE" \
+            in p.stderr, p.stderr
+        assert "using environment" not in p.stderr, p.stderr
+        # AWS_PROFILE=audit and no profile in the file: still the keys.
+        cfg = write_config("")
+        p = run_sgguard(dict(env, AWS_PROFILE="audit"), "--once", "-c", cfg,
+                        "--state-dir", state)
+        assert "credentials: using environment (access key AKIAENV" \
+            in p.stderr, p.stderr
+        assert_no_secret(p.stderr, "env-secret-0001", "audit-secret-0001")
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@case("-t: a profile named in the file that cannot work exits 78 at its line")
+def _():
+    prepare()
+    write_aws("credentials", "[good]\naws_access_key_id = AKIAGOOD\n"
+              "aws_secret_access_key = good-secret-0001\n")
+    write_aws("config", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+              "source_profile = good\n"
+              "[profile borrow]\nsource_profile = good\n"
+              "[profile proc]\ncredential_process = /bin/false\n")
+    env = base_env(AWS_ACCESS_KEY_ID="AKIAENV", AWS_SECRET_ACCESS_KEY="env-secret-0001",
+                   AWS_EC2_METADATA_SERVICE_ENDPOINT=stand.url())
+    aws = os.path.join(home, ".aws")
+    for name, why in (
+            ("nosuch", "not in %s/credentials or %s/config" % (aws, aws)),
+            ("role", "%s/config: role_arn is not supported (static keys only)" % aws),
+            ("borrow", "%s/config: source_profile is not supported (static keys only)" % aws),
+            ("proc", "%s/config: credential_process is not supported (static keys only)" % aws)):
+        cfg = write_config("profile = %s" % name)
+        p = run_sgguard(env, "-t", "-c", cfg)
+        assert p.returncode == 78, (name, p)
+        assert p.stdout == "", p.stdout
+        lines = p.stderr.strip("\n").split("\n")
+        assert len(lines) == 1, p.stderr
+        want = "error: %s:3: bad profile \"%s\": %s" % (cfg, name, why)
+        assert re.fullmatch(r"sgguard\[\d+\]: " + re.escape(want), lines[0]), \
+            (lines[0], want)
+    # Where the environment says the files are.
+    os.rename(os.path.join(aws, "credentials"), os.path.join(home, "creds"))
+    cfg = write_config("profile = good")
+    p = run_sgguard(env, "-t", "-c", cfg)
+    assert p.returncode == 78 and "bad profile \"good\"" in p.stderr, p
+    p = run_sgguard(dict(env, AWS_SHARED_CREDENTIALS_FILE="~/creds"), "-t", "-c", cfg)
+    assert p.returncode == 0, p
+    assert "with profile good" in p.stdout and p.stderr == "", p
+    # No profile in the file: nothing is checked, AWS_PROFILE included.
+    cfg = write_config("")
+    for extra in ({}, {"AWS_PROFILE": "nosuch"}, {"HOME": None}):
+        p = run_sgguard(base_env(**extra),
+                        "-t", "-c", cfg)
+        assert p.returncode == 0, (extra, p)
+    assert_no_secret(p.stdout + p.stderr, "good-secret-0001")
+    # -t stays off the network.
     assert stand.paths() == [], stand.paths()
 
 
@@ -388,6 +497,29 @@ def _():
     assert stand.count("GET /latest/meta-data/iam/security-credentials/" + ROLE) == 2
     assert stand.count("PUT /latest/api/token") == 2
     assert_no_secret(err, "first-secret-0001", "second-secret-001")
+
+
+@case("short-lived credentials are kept for 3/4 of their life, not fetched at every call")
+def _():
+    t = int(time.time())
+    creds_path = "GET /latest/meta-data/iam/security-credentials/" + ROLE
+    # 40 s credentials: the old fixed lead (900 s) fetched at every call.
+    times = list(range(t, t + 30)) + [t + 30, t + 31, t + 67]
+    for container in (False, True):
+        prepare(("ASIASHORT0001", "short-secret-0001", t + 40),
+                ("ASIASHORT0002", "short-secret-0002", t + 80))
+        env = base_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=stand.url())
+        if container:
+            env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=stand.url("/creds"),
+                       AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH)
+        out, err = run_tool(env, *times)
+        # Fetched at T (refresh from T+30), again at T+30 (from T+68).
+        fetches = stand.count("GET /creds" if container else creds_path)
+        assert fetches == 2, "container=%s: %d fetches for %d calls" % (
+            container, fetches, len(times))
+        r = [parse(x) for x in out]
+        assert [x["akid"] for x in r] == ["ASIASHORT0001"] * 30 + ["ASIASHORT0002"] * 3, r
+        assert_no_secret(err, "short-secret-0001", "short-secret-0002")
 
 
 @case("a failed refresh keeps the old credentials while they last")

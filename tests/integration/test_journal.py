@@ -6,8 +6,10 @@ The test speaks the journal's native protocol itself: in a private mount
 namespace (so the host's /run is untouched) it binds a datagram socket at
 /run/systemd/journal/socket, runs the real binary with stderr on a file
 whose device:inode is in JOURNAL_STREAM, and decodes what arrives.
+With no socket there, or a stale one, the same lines must reach stderr.
 """
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -64,6 +66,30 @@ def run_under_journal(args, env_extra=None):
     sock.close()
     os.unlink(JOURNAL_SOCKET)
     return out, text, rc
+
+
+def run_without_journal(args, stale):
+    """As run_under_journal, but nothing listens at the journal socket:
+    it is absent, or (stale) a socket file nobody is bound to any more.
+    Returns (stderr text, rc)."""
+    if stale:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(JOURNAL_SOCKET)
+        sock.close()
+    try:
+        assert os.path.exists(JOURNAL_SOCKET) == stale
+        with tempfile.TemporaryFile() as err:
+            st = os.fstat(err.fileno())
+            env = {"PATH": os.environ["PATH"],
+                   "JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)}
+            rc = subprocess.run([harness.BIN, *args], stderr=err,
+                                stdout=subprocess.DEVNULL, env=env,
+                                timeout=60).returncode
+            err.seek(0)
+            return err.read().decode(), rc
+    finally:
+        if stale:
+            os.unlink(JOURNAL_SOCKET)
 
 
 def config(text):
@@ -128,6 +154,28 @@ def not_journal():
         os.unlink(JOURNAL_SOCKET)
     assert r.returncode == 78
     assert r.stderr.startswith("sgguard[%s" % "") and ": error: " + path + ":2: " in r.stderr
+
+
+@case("JOURNAL_STREAM names stderr but no journal socket exists: the error still reaches stderr")
+def journal_absent():
+    # libsystemd drops a message silently when the socket is missing.
+    path = config("[sgguard]\nmode = sometimes\n[group sg-12345678]\n")
+    stderr, rc = run_without_journal(["-t", "-c", path], stale=False)
+    assert rc == 78, rc
+    assert re.fullmatch(r"sgguard\[\d+\]: error: %s:2: .+\n" % re.escape(path),
+                        stderr), stderr
+    stderr, rc = run_without_journal(["--frobnicate"], stale=False)
+    assert rc == 64, rc
+    assert re.fullmatch(r"sgguard\[\d+\]: error: .*--frobnicate.*\n", stderr), stderr
+
+
+@case("JOURNAL_STREAM names stderr, the journal socket is stale: the error reaches stderr")
+def journal_stale():
+    path = config("[sgguard]\nmode = sometimes\n[group sg-12345678]\n")
+    stderr, rc = run_without_journal(["-t", "-c", path], stale=True)
+    assert rc == 78, rc
+    assert re.fullmatch(r"sgguard\[\d+\]: error: %s:2: .+\n" % re.escape(path),
+                        stderr), stderr
 
 
 def main():

@@ -83,7 +83,7 @@ expect_error(const char *text, const char *want)
 }
 
 static char *
-summary(const struct sg_config *cfg)
+summary_dry_run(const struct sg_config *cfg, bool dry_run)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -91,9 +91,15 @@ summary(const struct sg_config *cfg)
 
 	fp = open_memstream(&out, &len);
 	assert_non_null(fp);
-	config_print_summary(cfg, fp);
+	config_print_summary(cfg, dry_run, fp);
 	fclose(fp);
 	return out;
+}
+
+static char *
+summary(const struct sg_config *cfg)
+{
+	return summary_dry_run(cfg, false);
 }
 
 static void
@@ -880,6 +886,21 @@ test_summary_minimal(void **state)
 	    "notify: off (no topic_arn in [notify]; events are only logged)\n"
 	    "groups: 1 in 1 region\n"
 	    "  sg-0123456789abcdef0 (us-east-1): 0 allow, 0 allow_principal\n");
+	free(out);
+	config_free(cfg);
+}
+
+/* --dry-run wins over mode = enforce: -t must not claim enforce. */
+static void
+test_summary_dry_run(void **state)
+{
+	struct sg_config *cfg = load(GROUP);
+	char *out = summary_dry_run(cfg, true);
+
+	assert_int_equal(cfg->mode, SG_MODE_ENFORCE);
+	assert_non_null(strstr(out, "\nmode: audit (--dry-run: detect and "
+	    "notify, change nothing); poll every 60 s, lookback 900 s\n"));
+	assert_null(strstr(out, "enforce"));
 	free(out);
 	config_free(cfg);
 }
@@ -1828,6 +1849,7 @@ main(void)
 		cmocka_unit_test(test_env_endpoints),
 		cmocka_unit_test(test_env_ignored_for_the_rest),
 		cmocka_unit_test(test_summary_minimal),
+		cmocka_unit_test(test_summary_dry_run),
 		cmocka_unit_test(test_summary_full),
 		cmocka_unit_test(test_summary_same_endpoint),
 		cmocka_unit_test(test_load_file),

@@ -12,6 +12,7 @@
 
 #include "creds.h"
 #include "log.h"
+#include "sts.h"
 #include "util.h"
 
 /* ---- a fake environment ---- */
@@ -540,6 +541,55 @@ test_provider_explicit_profile(void **state)
 	creds_provider_free(p);
 }
 
+/*
+ * A profile of the configuration file is an explicit choice: environment
+ * keys are not used, nor listed as tried. AWS_PROFILE is not (botocore
+ * agrees): the keys still win over it.
+ */
+static void
+test_provider_file_profile_beats_env(void **state)
+{
+	struct sg_creds_opts o = { .getenv = fake_getenv, .profile = "audit" };
+	struct sg_creds_provider *p;
+	struct sg_creds c;
+	char err[1024];
+
+	write_file(".aws/credentials", "[audit]\naws_access_key_id = AKIAAUDIT\n"
+	    "aws_secret_access_key = auditsecret\n");
+	env_set("AWS_ACCESS_KEY_ID", "AKIAENV");
+	env_set("AWS_SECRET_ACCESS_KEY", "envsecret");
+	assert_non_null(p = creds_provider_new(&o));
+	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.source, "profile audit");
+	assert_string_equal(c.access_key_id, "AKIAAUDIT");
+	creds_provider_free(p);
+	assert_non_null(strstr(logged.data, "credentials: using profile audit"));
+	assert_null(strstr(logged.data, "using environment"));
+
+	/* Even half a pair is no error then: it is not looked at. */
+	env_set("AWS_SECRET_ACCESS_KEY", NULL);
+	assert_non_null(p = creds_provider_new(&o));
+	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.access_key_id, "AKIAAUDIT");
+	creds_provider_free(p);
+	env_set("AWS_SECRET_ACCESS_KEY", "envsecret");
+
+	/* What was tried, and only that. */
+	o.profile = "nosuch";
+	assert_non_null(p = creds_provider_new(&o));
+	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), -1);
+	assert_true(strncmp(err, "no AWS credentials: profile nosuch: not in ",
+	    43) == 0);
+	assert_null(strstr(err, "environment"));
+	creds_provider_free(p);
+
+	/* AWS_PROFILE alone: the environment keys come first. */
+	env_set("AWS_PROFILE", "audit");
+	assert_int_equal(get(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.source, "environment");
+	assert_string_equal(c.access_key_id, "AKIAENV");
+}
+
 static void
 test_provider_nothing(void **state)
 {
@@ -593,6 +643,92 @@ test_provider_bad_file(void **state)
 	assert_int_equal(get(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/.aws/credentials:2: syntax error"));
 	assert_null(strstr(err, "container"));
+}
+
+/* A named profile without keys is an error; unnamed, it falls through. */
+static void
+test_provider_named_no_keys(void **state)
+{
+	struct sg_creds_opts o = { .getenv = fake_getenv, .profile = "chain" };
+	struct sg_creds_provider *p;
+	struct sg_creds c;
+	char err[1024];
+
+	write_file(".aws/config", "[profile chain]\nsource_profile = base\n"
+	    "[default]\nregion = us-east-1\n");
+	assert_non_null(p = creds_provider_new(&o));
+	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "profile chain: "));
+	assert_non_null(strstr(err, "/.aws/config: source_profile is not "
+	    "supported (static keys only)"));
+	assert_null(strstr(err, "container"));
+	creds_provider_free(p);
+	assert_int_equal(get(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "container: not configured"));
+}
+
+/* -t's verdict on a profile of the file: the chain's, without network. */
+static void
+test_check_profile(void **state)
+{
+	char why[1024], path[256];
+
+	write_file(".aws/credentials", "[ok]\naws_access_key_id = AKIAOK\n"
+	    "aws_secret_access_key = oksecret\n"
+	    "[half]\naws_access_key_id = AKIAHALF\n");
+	write_file(".aws/config", "[profile role]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = ok\n"
+	    "[profile chain]\nsource_profile = ok\n"
+	    "[profile proc]\ncredential_process = /bin/true\n"
+	    "[profile region]\nregion = eu-west-1\n"
+	    "[profile conf]\naws_access_key_id = AKIACONF\n"
+	    "aws_secret_access_key = confsecret\n");
+	assert_int_equal(creds_check_profile("ok", fake_getenv, why,
+	    sizeof(why)), 0);
+	assert_int_equal(creds_check_profile("conf", fake_getenv, why,
+	    sizeof(why)), 0);
+
+	assert_int_equal(creds_check_profile("nosuch", fake_getenv, why,
+	    sizeof(why)), -1);
+	snprintf(path, sizeof(path), "not in %s/.aws/credentials or "
+	    "%s/.aws/config", tmp_home, tmp_home);
+	assert_string_equal(why, path);
+	assert_int_equal(creds_check_profile("role", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "/.aws/config: role_arn is not "
+	    "supported (static keys only)"));
+	assert_int_equal(creds_check_profile("chain", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "source_profile is not supported"));
+	assert_int_equal(creds_check_profile("proc", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "credential_process is not supported"));
+	assert_int_equal(creds_check_profile("region", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "no aws_access_key_id in "));
+	assert_int_equal(creds_check_profile("half", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "has aws_access_key_id but no "
+	    "aws_secret_access_key"));
+
+	/* The files where the environment says; without them, said so. */
+	write_file("other", "[elsewhere]\naws_access_key_id = AKIAELSE\n"
+	    "aws_secret_access_key = elsesecret\n");
+	env_set("AWS_SHARED_CREDENTIALS_FILE", "~/other");
+	assert_int_equal(creds_check_profile("elsewhere", fake_getenv, why,
+	    sizeof(why)), 0);
+	assert_int_equal(creds_check_profile("ok", fake_getenv, why,
+	    sizeof(why)), -1);
+	env_set("AWS_SHARED_CREDENTIALS_FILE", NULL);
+	env_set("HOME", NULL);
+	assert_int_equal(creds_check_profile("ok", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "HOME not set, no ~/.aws/credentials, HOME "
+	    "not set, no ~/.aws/config");
+
+	/* -t prints its own line: the check itself logs nothing. */
+	assert_string_equal(logged.data, "");
 }
 
 static void
@@ -775,18 +911,44 @@ test_iso8601(void **state)
 /* ---- refresh timing ---- */
 
 static void
+test_refresh_time(void **state)
+{
+	time_t f = 1795770000;
+
+	/* 15 minutes before expiry when they live an hour or more. */
+	assert_int_equal(creds_refresh_time(f, f + 3600), f + 2700);
+	assert_int_equal(creds_refresh_time(f, f + 21600), f + 21600 - 900);
+	/* A quarter of the lifetime left when that is shorter: never at
+	 * the fetch itself (the old fixed lead refetched at every call). */
+	assert_int_equal(creds_refresh_time(f, f + 900), f + 675);
+	assert_int_equal(creds_refresh_time(f, f + 3599), f + 3599 - 899);
+	assert_int_equal(creds_refresh_time(f, f + 40), f + 30);
+	assert_int_equal(creds_refresh_time(f, f + 3), f + 3);
+	/* Expired already: at once. */
+	assert_int_equal(creds_refresh_time(f, f), f);
+	assert_int_equal(creds_refresh_time(f, f - 10), f);
+}
+
+static void
 test_needs_refresh(void **state)
 {
-	time_t exp = 1795773600;
+	time_t f = 1795770000, exp = f + 3600;
 
-	assert_false(creds_needs_refresh(0, 0));
-	assert_false(creds_needs_refresh(0, exp * 2));
-	assert_false(creds_needs_refresh(exp, exp - 3600));
-	assert_false(creds_needs_refresh(exp, exp - 15 * 60 - 1));
-	assert_true(creds_needs_refresh(exp, exp - 15 * 60));
-	assert_true(creds_needs_refresh(exp, exp - 600));
-	assert_true(creds_needs_refresh(exp, exp));
-	assert_true(creds_needs_refresh(exp, exp + 100));
+	assert_false(creds_needs_refresh(f, 0, 0));
+	assert_false(creds_needs_refresh(f, 0, exp * 2));
+	assert_false(creds_needs_refresh(f, exp, exp - 3600));
+	assert_false(creds_needs_refresh(f, exp, exp - 15 * 60 - 1));
+	assert_true(creds_needs_refresh(f, exp, exp - 15 * 60));
+	assert_true(creds_needs_refresh(f, exp, exp - 600));
+	assert_true(creds_needs_refresh(f, exp, exp));
+	assert_true(creds_needs_refresh(f, exp, exp + 100));
+	/* 40 s credentials: kept for 30 s, not refetched at every call. */
+	assert_false(creds_needs_refresh(f, f + 40, f));
+	assert_false(creds_needs_refresh(f, f + 40, f + 29));
+	assert_true(creds_needs_refresh(f, f + 40, f + 30));
+	/* Same rule as STS AssumeRole sessions (one helper). */
+	assert_int_equal(creds_refresh_time(f, f + 900),
+	    sts_refresh_time(f, f + 900));
 }
 
 static void
@@ -832,14 +994,18 @@ main(void)
 		T(test_shared_syntax),
 		T(test_provider_files),
 		T(test_provider_explicit_profile),
+		T(test_provider_file_profile_beats_env),
 		T(test_provider_nothing),
 		T(test_provider_no_home),
 		T(test_provider_bad_file),
+		T(test_provider_named_no_keys),
+		T(test_check_profile),
 		T(test_container_config),
 		T(test_json_imds),
 		T(test_json_container),
 		T(test_json_bad),
 		T(test_iso8601),
+		T(test_refresh_time),
 		T(test_needs_refresh),
 		T(test_callback),
 	};
