@@ -961,6 +961,63 @@ attribute_drift(struct daemon *d, const struct sg_event *ev,
 	return n;
 }
 
+/*
+ * Baseline rules this removal took away that the drift check has put back
+ * already: out of back[] (n updated), and one ATTRIBUTED message naming
+ * who removed them, instead of a second restore and a second
+ * AUTO-MITIGATED.
+ */
+static void
+attribute_restore(struct daemon *d, const struct poller *p,
+    const struct sg_event *ev, struct sg_group_rule *back, size_t *n,
+    const struct sg_log_fields *f)
+{
+	struct sg_rule done[64];
+	size_t i, j, nd = 0;
+
+	for (i = 0; i < *n; ) {
+		bool hit = false;
+
+		for (j = 0; j < d->ndrift && !hit; j++) {
+			struct drift_rule *dr = &d->drift[j];
+
+			if (!dr->restored || strcmp(dr->key, p->key) != 0 ||
+			    strcmp(dr->gr.group_id, ev->group_id) != 0 ||
+			    !rule_equal(&dr->gr.rule, &back[i].rule))
+				continue;
+			hit = true;
+			memmove(dr, dr + 1, (d->ndrift - j - 1) * sizeof(*dr));
+			d->ndrift--;
+		}
+		if (!hit) {
+			i++;
+			continue;
+		}
+		if (nd < SG_ARRAY_LEN(done))
+			done[nd++] = back[i].rule;
+		memmove(&back[i], &back[i + 1], (*n - i - 1) *
+		    sizeof(*back));
+		(*n)--;
+	}
+	if (nd > 0) {
+		struct sg_notice note = {
+			.ev = ev,
+			.outcome = SG_OUTCOME_ATTRIBUTED,
+			.restored = done,
+			.nrestored = nd,
+			.note = "restored earlier by the drift check, before "
+			    "CloudTrail delivered this record",
+		};
+		char rules[1024];
+
+		rules_text(done, nd, rules, sizeof(rules));
+		log_msg(LOG_WARNING, f, "event %s: the removal drift undid "
+		    "on %s (%s) was made by %s: %s", ev->event_id,
+		    ev->group_id, ev->region, f->principal, rules);
+		queue_notice(d, &note, ev->event_id, "reverted", f->principal);
+	}
+}
+
 static enum handled
 on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
     struct sg_log_fields *f)
@@ -1165,6 +1222,7 @@ on_revoke(struct daemon *d, struct poller *p, struct sg_event *ev,
 		if (gone)
 			back[n++] = *br;
 	}
+	attribute_restore(d, p, ev, back, &n, f);
 	if (n == 0)
 		goto out;
 	for (i = 0; i < n; i++)

@@ -91,6 +91,9 @@ struct drift_rule {
 	char			 key[160];	/* ACCOUNT/REGION */
 	time_t			 seen;
 	bool			 reverted;	/* else still waiting */
+	/* A baseline rule drift put back: the record of its removal,
+	 * when it comes, is attributed, not acted on again. */
+	bool			 restored;
 	bool			 audited;	/* reported in audit mode */
 };
 

@@ -97,7 +97,7 @@ rules_of(struct sg_rule *out, const struct sg_group_rule *in, size_t n)
  * are the log's phrases). With dup_ok a rule already there counts as
  * restored. Takes params over.
  */
-static void
+static bool
 drift_fix(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
     const char *action, struct sg_kvlist *params,
     const struct sg_notice *note, const char *done, const char *fail,
@@ -105,10 +105,11 @@ drift_fix(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 {
 	struct sg_aws_error err;
 	char why[512];
+	bool ok;
 
-	if (ec2_call(d, p->acct, p->region, action, params, NULL, &err) ==
-	    0 || (dup_ok && sg_streq(err.code,
-	    "InvalidPermission.Duplicate"))) {
+	ok = ec2_call(d, p->acct, p->region, action, params, NULL, &err) ==
+	    0 || (dup_ok && sg_streq(err.code, "InvalidPermission.Duplicate"));
+	if (ok) {
 		log_msg(LOG_WARNING, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_REVERTED, .group_id = g->id,
 		    .region = p->region, .action = "reverted" },
@@ -120,6 +121,7 @@ drift_fix(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 		    fail, why);
 	}
 	kvlist_free(params);
+	return ok;
 }
 
 /*
@@ -288,9 +290,23 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			    "rule%s", dd->nmissing, dd->nmissing == 1 ? "" : "s");
 			ec2params_authorize(g->id, dd->missing, dd->nmissing,
 			    &params);
-			drift_fix(d, p, g, k == 1 ? SG_AUTHORIZE_EGRESS_ACTION :
+			if (!drift_fix(d, p, g, k == 1 ?
+			    SG_AUTHORIZE_EGRESS_ACTION :
 			    SG_AUTHORIZE_INGRESS_ACTION, &params, &note, done,
-			    "restore baseline rules", true);
+			    "restore baseline rules", true))
+				continue;
+			/* The removal's record is still to come. */
+			for (i = 0; i < dd->nmissing; i++) {
+				struct sg_group_rule gr = dd->missing[i];
+				struct drift_rule *x;
+
+				/* Baseline rules need not name their group. */
+				sg_strlcpy(gr.group_id, g->id,
+				    sizeof(gr.group_id));
+				if ((x = drift_find(d, p->key, &gr)) == NULL)
+					x = drift_add(d, p->key, &gr);
+				x->restored = true;
+			}
 		}
 	}
 	baseline_drift_free(&dr);
@@ -350,9 +366,11 @@ drift_check(struct daemon *d)
 				present = strcmp(rules.v[i].group_id,
 				    dr->gr.group_id) == 0 &&
 				    rule_equal(&rules.v[i].rule, &dr->gr.rule);
+			/* (rules were read before this check's repairs: a
+			 * rule it restored is not in them yet.) */
 			if (strcmp(dr->key, p->key) == 0 && ((!dr->reverted &&
-			    !present) || now - dr->seen > 2L *
-			    d->cfg->lookback)) {
+			    !dr->restored && !present) || now - dr->seen >
+			    2L * d->cfg->lookback)) {
 				memmove(dr, dr + 1, (d->ndrift - k - 1) *
 				    sizeof(*dr));
 				d->ndrift--;

@@ -689,6 +689,49 @@ def modify_then_allowed():
 # --- 5. restore --------------------------------------------------------
 
 
+@case("restore by drift, then the record: one Authorize, AUTO-MITIGATED then ATTRIBUTED naming mallory")
+def drift_restore_attributed():
+    w = world()
+    aws = w["aws"]
+    g = new_group()
+    guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0", "restore = yes"),
+                  poll=5, drift=5)
+    # The baseline rule, added with sgguard's own key: its own call.
+    ingress(g, [tcp(8080, "10.0.0.0/8")], guard.creds)
+    aws.config(delivery_delay=10)
+    try:
+        guard.start()
+        guard.wait_log(r"started: .*drift check on")
+        guard.wait_drift_check(guard.t_start, 2)
+        t0 = time.time()
+        ec2(w["mallory"]).revoke_security_group_ingress(
+            GroupId=g, IpPermissions=[tcp(8080, "10.0.0.0/8")])
+        rec = record_of("RevokeSecurityGroupIngress", g)
+        guard.wait("the drift restore", lambda: "tcp 8080-8080 10.0.0.0/8" in rules_of(g),
+                   10, 0.05)
+        guard.wait_log(r"event %s: the removal drift undid on %s \(%s\) was made by %s: "
+                       r"tcp 8080 10\.0\.0\.0/8" % (rec["eventID"], g, REGION,
+                                                   re.escape(w["mallory"]["arn"])), timeout=40)
+        msgs = guard.wait("the ATTRIBUTED message", lambda: len(messages_for(g)) >= 2 and
+                          messages_for(g), 10)
+        seen = time.time()
+        guard.wait("a whole LookupEvents round more",
+                   lambda: len(requests_by(guard.creds, "LookupEvents", seen)) >= 8, 20)
+        msgs = messages_for(g)
+        assert kinds(msgs) == ["AUTO-MITIGATED", "ATTRIBUTED"], kinds(msgs)
+        a = body(msgs[1])
+        assert a["event_id"] == rec["eventID"], a
+        assert a["principal"] == w["mallory"]["arn"], a
+        assert "restored: tcp 8080 10.0.0.0/8" in body_lines(msgs[1]), body_lines(msgs[1])
+        auth = requests_by(guard.creds, "AuthorizeSecurityGroupIngress", t0)
+        assert len(auth) == 1, "restored %d times" % len(auth)
+        assert rec["eventID"] in guard.state_json()["handled"]
+        guard.stop()
+    finally:
+        aws.config(delivery_delay=0)
+        guard.cleanup()
+
+
 @case("restore = yes: a baseline rule mallory removes comes back; one the admin removes stays gone; no fight")
 def restore():
     w = world()
