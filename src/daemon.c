@@ -1529,8 +1529,11 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	    strspn(ev.account, "0123456789") == 12)
 		sg_strlcpy(p->acct->id, ev.account, sizeof(p->acct->id));
 	/* Repaired text (bad UTF-8, control characters, cut strings) is
-	 * worth a look on a watched group: someone may be hiding something. */
+	 * worth a look on a watched group: someone may be hiding something.
+	 * Not for a call that failed (a bad CIDR is often why it failed):
+	 * it changed nothing and is not acted on. */
 	if (!sg_strempty(ev.parse_warning) && !sg_strempty(ev.group_id) &&
+	    sg_strempty(ev.error_code) &&
 	    policy_find_group(&d->view, &ev, NULL) != NULL)
 		log_msg(LOG_WARNING, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_BAD_RECORD, .event_id = ev.event_id,

@@ -253,10 +253,19 @@ def failed_call_ignored():
     rec = W["aws"].wait_record(eventName="AuthorizeSecurityGroupIngress",
                                errorCode="Client.InvalidPermission.Duplicate")
     assert rec
+    # A call refused for its malformed CIDR: nothing to act on, nothing
+    # to warn about either.
+    try:
+        ingress(g, [tcp(22, "10.0.0.0/33")], W["mallory"])
+    except Exception as e:  # noqa: BLE001
+        assert "CIDR" in str(e) or "Invalid" in str(e), e
+    else:
+        raise AssertionError("a /33 was accepted")
     r = Guard(g).once()
     assert r.returncode == 0
     assert rules_of(g) == {"tcp 443-443 0.0.0.0/0"}
     assert messages_for(g) == []
+    assert "warning" not in r.stderr, r.stderr
 
 
 @case("--dry-run (audit) detects and notifies DRY-RUN, never changes the group")
