@@ -1464,15 +1464,22 @@ on_create(struct daemon *d, struct poller *p, struct sg_event *ev,
 	struct sg_notice note = { .ev = ev, .outcome = SG_OUTCOME_CREATED };
 	ssize_t gi;
 
-	if (sg_strempty(ev->group_id) || group_index(d, ev->region,
-	    ev->group_id) >= 0)
+	if (sg_strempty(ev->group_id))
 		return HANDLED;
-	/* Tag sections' regions have their pollers already: no rebuild
-	 * (this runs while the pollers are being walked). */
-	discover(d);
-	if ((gi = group_index(d, ev->region, ev->group_id)) < 0)
-		return HANDLED;
-	baselines_snapshot(d, false);
+	/* Found by its tag already (at start-up, after a creation inside
+	 * the first window): still reported, once, like one found now. A
+	 * [group] of the file is not news. */
+	if ((gi = group_index(d, ev->region, ev->group_id)) >= 0) {
+		if (d->groups[gi].tag == NULL)
+			return HANDLED;
+	} else {
+		/* Tag sections' regions have their pollers already: no
+		 * rebuild (this runs while the pollers are being walked). */
+		discover(d);
+		if ((gi = group_index(d, ev->region, ev->group_id)) < 0)
+			return HANDLED;
+		baselines_snapshot(d, false);
+	}
 	f->group_id = ev->group_id;
 	log_msg(LOG_WARNING, f, "event %s: new group %s (%s) created by %s is "
 	    "now guarded (tag:%s=%s)", ev->event_id, ev->group_id, ev->region,

@@ -784,6 +784,25 @@ def restore():
 # --- 6. groups by tag, create, delete ------------------------------------
 
 
+@case("[groups tag:...] --once: a tagged group created inside the first window is reported CREATED, once")
+def tags_created_before_start():
+    b = new_group(tags={"Stage": "created-before-start"})
+    rec = record_of("CreateSecurityGroup", b)
+    guard = Guard("[groups tag:Stage=created-before-start]\nregions = %s\n" % REGION)
+    try:
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"event %s: new group %s \(%s\) created by .* is now guarded"
+                         % (rec["eventID"], b, REGION), r.stderr), r.stderr
+        msgs = messages_for(b)
+        assert kinds(msgs) == ["CREATED"], kinds(msgs)
+        assert body(msgs[0])["event_id"] == rec["eventID"], body(msgs[0])
+        assert guard.once().returncode == 0
+        assert len(messages_for(b)) == 1, kinds(messages_for(b))
+    finally:
+        guard.cleanup()
+
+
 @case("[groups tag:Protect=yes]: tagged groups are guarded, a new one is reported CREATED, a deleted one DELETED")
 def tags():
     w = world()
