@@ -144,7 +144,9 @@ int	 config_load_string(const char *name, const char *text, sg_getenv_fn,
 void	 config_free(struct sg_config *);
 /* The one-screen summary printed by -t/--check-config; dry_run: --dry-run
  * was given, which makes the mode audit whatever the file says. */
-void	 config_print_summary(const struct sg_config *, bool dry_run, FILE *);
+/* At most max_groups lines of groups (0: all), the rest counted. */
+void	 config_print_summary(const struct sg_config *, bool dry_run,
+	    size_t max_groups, FILE *);
 /* The group config for a group id, or NULL. Only [group] sections: a
  * group found through a tag section is not in cfg->groups. */
 const struct sg_group_cfg *config_find_group(const struct sg_config *,

@@ -1878,7 +1878,8 @@ config_print_policy(const struct sg_group_cfg *g, FILE *fp)
 }
 
 void
-config_print_summary(const struct sg_config *cfg, bool dry_run, FILE *fp)
+config_print_summary(const struct sg_config *cfg, bool dry_run,
+    size_t max_groups, FILE *fp)
 {
 	const char *svc[4] = { "cloudtrail", "ec2", "sns", "sts" };
 	const char *url[4];
@@ -1939,6 +1940,14 @@ config_print_summary(const struct sg_config *cfg, bool dry_run, FILE *fp)
 	for (i = 0; i < cfg->ngroups; i++) {
 		const struct sg_group_cfg *g = &cfg->groups[i];
 
+		/* One screen: the first ones, then how many more. */
+		if (max_groups > 0 && cfg->ngroups > max_groups &&
+		    i == max_groups - 2) {
+			fprintf(fp, "  ... and %zu more (all of them: "
+			    "sgguard -t --log-level debug)\n",
+			    cfg->ngroups - i);
+			break;
+		}
 		fprintf(fp, "  %s (%s", g->id, g->region);
 		if (g->account != NULL)
 			fprintf(fp, ", account %s", g->account);

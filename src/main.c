@@ -156,7 +156,9 @@ main(int argc, char *argv[])
 			config_free(cfg);
 			return SG_EXIT_CONFIG;
 		}
-		config_print_summary(cfg, opts.dry_run, stdout);
+		/* One screen, unless asked for everything. */
+		config_print_summary(cfg, opts.dry_run, opts.log_level ==
+		    LOG_DEBUG ? 0 : 12, stdout);
 		config_free(cfg);
 		return SG_EXIT_OK;
 	}

@@ -86,8 +86,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (j = 0; j < g->nprincipals; j++)
 			FZ_CHECK(g->principals[j] != NULL, "NULL principal");
 	}
-	config_print_summary(cfg, false, fz_null);
-	config_print_summary(cfg, true, fz_null);
+	config_print_summary(cfg, false, 0, fz_null);
+	config_print_summary(cfg, true, 3, fz_null);
 	config_free(cfg);
 	free(text);
 	return 0;

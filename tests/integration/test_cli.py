@@ -172,6 +172,25 @@ def check_dry_run():
         os.unlink(path)
 
 
+@case("-t stays one screen with 101 groups; --log-level debug lists them all")
+def check_one_screen():
+    groups = "".join("[group sg-%08x]\nallow = tcp 443 0.0.0.0/0\n" % (0x10000000 + i)
+                     for i in range(101))
+    path = write_config("[aws]\nregion = us-east-1\n" + groups)
+    try:
+        r = sgguard("-t", "-c", path)
+        assert r.returncode == 0, r
+        lines = r.stdout.splitlines()
+        assert len(lines) <= 24, "%d lines:\n%s" % (len(lines), r.stdout)
+        assert "groups: 101 in 1 region" in lines, lines
+        assert "  ... and 91 more (all of them: sgguard -t --log-level debug)" in lines, lines
+        r = sgguard("-t", "--log-level", "debug", "-c", path)
+        assert r.returncode == 0, r
+        assert sum(1 for ln in r.stdout.splitlines() if ln.startswith("  sg-")) == 101, r.stdout
+    finally:
+        os.unlink(path)
+
+
 @case("stderr lines read 'sgguard[PID]: LEVEL: message' outside the journal")
 def stderr_format():
     # A JOURNAL_STREAM that names another file is not the journal.

@@ -91,7 +91,7 @@ summary_dry_run(const struct sg_config *cfg, bool dry_run)
 
 	fp = open_memstream(&out, &len);
 	assert_non_null(fp);
-	config_print_summary(cfg, dry_run, fp);
+	config_print_summary(cfg, dry_run, 0, fp);
 	fclose(fp);
 	return out;
 }
