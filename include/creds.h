@@ -36,8 +36,9 @@
  * Temporary credentials (container, IMDS) fetched at F expiring at E are
  * refreshed from creds_refresh_time(F, E): CREDS_REFRESH_BEFORE seconds
  * before they expire, or with a quarter of their lifetime left when that
- * is shorter, so short-lived ones are not fetched again for every call
- * (sts.c uses the same rule). A failed refresh is retried at most every
+ * is shorter, so short-lived ones are not fetched again for every call,
+ * but never with less than 2 * CREDS_MIN_VALIDITY seconds left (sts.c
+ * uses the same rule). A failed refresh is retried at most every
  * CREDS_RETRY_INTERVAL seconds while the cached ones stay in use, as long
  * as they are valid for more than CREDS_MIN_VALIDITY seconds.
  *
@@ -104,9 +105,10 @@ int	 creds_callback(void *arg, time_t now, struct sg_creds *out,
 
 /*
  * The time from which credentials fetched at fetched, expiring at
- * expiration, should be fetched again: expiration - min(
- * CREDS_REFRESH_BEFORE, (expiration - fetched) / 4); fetched when they
- * were expired already. The one rule of every refreshable source.
+ * expiration, should be fetched again: expiration - max(2 *
+ * CREDS_MIN_VALIDITY, min(CREDS_REFRESH_BEFORE, (expiration - fetched) /
+ * 4)), and never before fetched. The one rule of every refreshable
+ * source.
  */
 time_t	 creds_refresh_time(time_t fetched, time_t expiration);
 /* True when credentials fetched at fetched, expiring at expiration (0:
@@ -115,13 +117,13 @@ bool	 creds_needs_refresh(time_t fetched, time_t expiration, time_t now);
 
 /*
  * Can profile, named in the configuration file, give credentials? The
- * shared files are found and read as the chain does (getenv: NULL for
+ * shared files are found and read as the chain does (fn: NULL for
  * getenv(3)); no network, nothing registered or kept. 0 when the profile
  * has usable static keys; -1 when it is in neither file, has no keys, or
  * asks for what sgguard does not support, with why ("not in FILE or
  * FILE", "FILE: role_arn is not supported (static keys only)", ...).
  */
-int	 creds_check_profile(const char *profile, sg_getenv_fn getenv,
+int	 creds_check_profile(const char *profile, sg_getenv_fn fn,
 	    char *why, size_t whylen);
 
 /* Pure parsers, for tests and fuzzing. 0 / -1 with err set. */

@@ -91,7 +91,14 @@ creds_refresh_time(time_t fetched, time_t expiration)
 	lead = life / 4;
 	if (lead > CREDS_REFRESH_BEFORE)
 		lead = CREDS_REFRESH_BEFORE;
-	return expiration - lead;
+	/* Never later than a minute before they stop being used (the last
+	 * CREDS_MIN_VALIDITY seconds), so that a failed refresh still has
+	 * them to fall back on. Only lifetimes under 8 minutes meet this
+	 * floor (AWS hands out 15 minutes and more): they are fetched again
+	 * whenever used, as they must be. */
+	if (lead < 2 * CREDS_MIN_VALIDITY)
+		lead = 2 * CREDS_MIN_VALIDITY;
+	return expiration - lead > fetched ? expiration - lead : fetched;
 }
 
 bool
@@ -880,9 +887,7 @@ creds_from_profile(struct sg_creds_provider *p, const char *profile,
 	    whylen);
 	if (r == 0)
 		res = CREDS_FOUND;
-	else if (r == 1)
-		res = named ? CREDS_FAIL : CREDS_NONE;
-	else if (r == 2)		/* e.g. [default] with only a region */
+	else if (r == 1 || r == 2)	/* 2: e.g. [default], only a region */
 		res = named ? CREDS_FAIL : CREDS_NONE;
 done:
 	buf_free(&missing);

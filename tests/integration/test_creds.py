@@ -503,22 +503,22 @@ def _():
 def _():
     t = int(time.time())
     creds_path = "GET /latest/meta-data/iam/security-credentials/" + ROLE
-    # 40 s credentials: the old fixed lead (900 s) fetched at every call.
-    times = list(range(t, t + 30)) + [t + 30, t + 31, t + 67]
+    # 10 min credentials: the old fixed lead (900 s) fetched at every call.
+    times = list(range(t, t + 30)) + [t + 449, t + 450, t + 451, t + 1000]
     for container in (False, True):
-        prepare(("ASIASHORT0001", "short-secret-0001", t + 40),
-                ("ASIASHORT0002", "short-secret-0002", t + 80))
+        prepare(("ASIASHORT0001", "short-secret-0001", t + 600),
+                ("ASIASHORT0002", "short-secret-0002", t + 1200))
         env = base_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=stand.url())
         if container:
             env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=stand.url("/creds"),
                        AWS_CONTAINER_AUTHORIZATION_TOKEN=AUTH)
         out, err = run_tool(env, *times)
-        # Fetched at T (refresh from T+30), again at T+30 (from T+68).
+        # Fetched at T (refresh from T+450), again at T+450 (from T+1013).
         fetches = stand.count("GET /creds" if container else creds_path)
         assert fetches == 2, "container=%s: %d fetches for %d calls" % (
             container, fetches, len(times))
         r = [parse(x) for x in out]
-        assert [x["akid"] for x in r] == ["ASIASHORT0001"] * 30 + ["ASIASHORT0002"] * 3, r
+        assert [x["akid"] for x in r] == ["ASIASHORT0001"] * 31 + ["ASIASHORT0002"] * 3, r
         assert_no_secret(err, "short-secret-0001", "short-secret-0002")
 
 

@@ -1157,9 +1157,9 @@ def bg_imds_refresh():
         imds = w["imds"]
         g = new_group(w)
         start = time.time()
-        # Inside the refresh window from the start: a refresh is due at once,
-        # tried at the earliest 60 s after the first fetch.
-        imds.expiration = lambda: start + 15 * 60 - 30
+        # 150 s credentials: refreshed with 2 minutes left (30 s after the
+        # first fetch), still used for a minute after a refresh fails.
+        imds.expiration = lambda: start + 150
         guard = Guard(g, imds=True, poll=5, w=w)
         guard.seed(int(time.time()) - 60)
         guard.start()

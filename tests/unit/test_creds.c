@@ -922,8 +922,13 @@ test_refresh_time(void **state)
 	 * the fetch itself (the old fixed lead refetched at every call). */
 	assert_int_equal(creds_refresh_time(f, f + 900), f + 675);
 	assert_int_equal(creds_refresh_time(f, f + 3599), f + 3599 - 899);
-	assert_int_equal(creds_refresh_time(f, f + 40), f + 30);
-	assert_int_equal(creds_refresh_time(f, f + 3), f + 3);
+	assert_int_equal(creds_refresh_time(f, f + 600), f + 450);
+	/* Never with less than two minutes left: a failed refresh still
+	 * has them (over a minute) to fall back on. */
+	assert_int_equal(creds_refresh_time(f, f + 400), f + 280);
+	assert_int_equal(creds_refresh_time(f, f + 150), f + 30);
+	assert_int_equal(creds_refresh_time(f, f + 40), f);
+	assert_int_equal(creds_refresh_time(f, f + 3), f);
 	/* Expired already: at once. */
 	assert_int_equal(creds_refresh_time(f, f), f);
 	assert_int_equal(creds_refresh_time(f, f - 10), f);
@@ -942,10 +947,12 @@ test_needs_refresh(void **state)
 	assert_true(creds_needs_refresh(f, exp, exp - 600));
 	assert_true(creds_needs_refresh(f, exp, exp));
 	assert_true(creds_needs_refresh(f, exp, exp + 100));
-	/* 40 s credentials: kept for 30 s, not refetched at every call. */
-	assert_false(creds_needs_refresh(f, f + 40, f));
-	assert_false(creds_needs_refresh(f, f + 40, f + 29));
-	assert_true(creds_needs_refresh(f, f + 40, f + 30));
+	/* 10 min credentials: kept for 7.5 min, not refetched at every
+	 * call; 40 s ones (never usable a minute ahead) are. */
+	assert_false(creds_needs_refresh(f, f + 600, f));
+	assert_false(creds_needs_refresh(f, f + 600, f + 449));
+	assert_true(creds_needs_refresh(f, f + 600, f + 450));
+	assert_true(creds_needs_refresh(f, f + 40, f));
 	/* Same rule as STS AssumeRole sessions (one helper). */
 	assert_int_equal(creds_refresh_time(f, f + 900),
 	    sts_refresh_time(f, f + 900));

@@ -301,7 +301,7 @@ test_refresh_time(void **state)
 	assert_int_equal(sts_refresh_time(f, f + 900), f + 675);
 	assert_int_equal(sts_refresh_time(f, f + 1800), f + 1350);
 	assert_int_equal(sts_refresh_time(f, f + 3599), f + 3599 - 899);
-	assert_int_equal(sts_refresh_time(f, f + 100), f + 75);
+	assert_int_equal(sts_refresh_time(f, f + 100), f);
 	/* Expired or odd: at once. */
 	assert_int_equal(sts_refresh_time(f, f), f);
 	assert_int_equal(sts_refresh_time(f, f - 10), f);
