@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# sgguard-test: once
+# sgguard-test: once-second
 """The fuzz targets of tests/fuzz build and hold on their seeds.
 
 With clang's libFuzzer: build every target (tests/fuzz/run --build), run
@@ -20,7 +20,7 @@ from harness import case
 
 ROOT = harness.ROOT
 RUN = os.path.join(ROOT, "tests", "fuzz", "run")
-SECONDS = int(os.environ.get("FUZZ_SMOKE_SECONDS", "4"))
+SECONDS = int(os.environ.get("FUZZ_SMOKE_SECONDS", "2"))
 TARGETS = subprocess.run([RUN, "--list"], capture_output=True, text=True,
                          cwd=ROOT).stdout.split()
 _state = {}
