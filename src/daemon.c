@@ -903,6 +903,38 @@ rules_text(const struct sg_rule *rules, size_t n, char *out, size_t size)
 
 enum handled { HANDLED, RETRY };
 
+/* Who made a change the drift check already undid: logged, and one
+ * ATTRIBUTED message with the rules as revoked: (a rule added) or
+ * restored: (a baseline rule removed). */
+static void
+drift_attributed(struct daemon *d, const struct sg_event *ev,
+    const struct sg_log_fields *f, struct sg_rule *done, size_t n,
+    bool restored)
+{
+	struct sg_notice note = {
+		.ev = ev,
+		.outcome = SG_OUTCOME_ATTRIBUTED,
+		.note = restored ? "restored earlier by the drift check, before "
+		    "CloudTrail delivered this record" : "reverted earlier by "
+		    "the drift check, before CloudTrail delivered this record",
+	};
+	char rules[1024];
+
+	if (restored) {
+		note.restored = done;
+		note.nrestored = n;
+	} else {
+		note.revoked = done;
+		note.nrevoked = n;
+	}
+	rules_text(done, n, rules, sizeof(rules));
+	log_msg(LOG_WARNING, f, "event %s: the %s drift %s on %s (%s) was made "
+	    "by %s: %s", ev->event_id, restored ? "removal" : "change",
+	    restored ? "undid" : "reverted", ev->group_id, ev->region,
+	    f->principal, rules);
+	queue_notice(d, &note, ev->event_id, "reverted", f->principal);
+}
+
 /* Rules drift already reverted that this record added: take them out of
  * the plan and tell who made the change. Returns how many. */
 static size_t
@@ -941,23 +973,8 @@ attribute_drift(struct daemon *d, const struct sg_event *ev,
 		    (plan->nrevoke - i - 1) * sizeof(*plan->revoke));
 		plan->nrevoke--;
 	}
-	if (n > 0) {
-		struct sg_notice note = {
-			.ev = ev,
-			.outcome = SG_OUTCOME_ATTRIBUTED,
-			.revoked = done,
-			.nrevoked = n,
-			.note = "reverted earlier by the drift check, before "
-			    "CloudTrail delivered this record",
-		};
-		char rules[1024];
-
-		rules_text(done, n, rules, sizeof(rules));
-		log_msg(LOG_WARNING, f, "event %s: the change drift reverted "
-		    "on %s (%s) was made by %s: %s", ev->event_id,
-		    ev->group_id, ev->region, f->principal, rules);
-		queue_notice(d, &note, ev->event_id, "reverted", f->principal);
-	}
+	if (n > 0)
+		drift_attributed(d, ev, f, done, n, false);
 	return n;
 }
 
@@ -999,23 +1016,8 @@ attribute_restore(struct daemon *d, const struct poller *p,
 		    sizeof(*back));
 		(*n)--;
 	}
-	if (nd > 0) {
-		struct sg_notice note = {
-			.ev = ev,
-			.outcome = SG_OUTCOME_ATTRIBUTED,
-			.restored = done,
-			.nrestored = nd,
-			.note = "restored earlier by the drift check, before "
-			    "CloudTrail delivered this record",
-		};
-		char rules[1024];
-
-		rules_text(done, nd, rules, sizeof(rules));
-		log_msg(LOG_WARNING, f, "event %s: the removal drift undid "
-		    "on %s (%s) was made by %s: %s", ev->event_id,
-		    ev->group_id, ev->region, f->principal, rules);
-		queue_notice(d, &note, ev->event_id, "reverted", f->principal);
-	}
+	if (nd > 0)
+		drift_attributed(d, ev, f, done, nd, true);
 }
 
 static enum handled
