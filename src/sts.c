@@ -688,6 +688,14 @@ sts_cached(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 	return -1;
 }
 
+/* After a failure, STS is asked again at most every RETRY_INTERVAL. */
+static bool
+sts_paced(const struct sg_sts_provider *p, time_t now)
+{
+	return p->failed && now >= p->failed_at &&
+	    now - p->failed_at < CREDS_RETRY_INTERVAL;
+}
+
 /* aws_run() delivers the AssumeRole answer here. */
 static void
 sts_answer(struct sg_aws_response *resp, void *arg)
@@ -720,9 +728,7 @@ sts_refresh_start(struct sg_sts_provider *p, time_t now)
 	if (p->have_cache &&
 	    !sts_needs_refresh(p->fetched, p->cache.expiration, now))
 		return 0;
-	/* After a failure, ask STS again at most every RETRY_INTERVAL. */
-	if (p->failed && now >= p->failed_at &&
-	    now - p->failed_at < CREDS_RETRY_INTERVAL)
+	if (sts_paced(p, now))
 		return 0;
 
 	snprintf(dur, sizeof(dur), "%d", p->duration);
@@ -771,9 +777,8 @@ sts_get(struct sg_sts_provider *p, time_t now, struct sg_creds *out,
 	/* Re-entered while waiting for our own STS call: never nest. */
 	if (p->waiting)
 		return sts_cached(p, now, out, err, errlen);
-	if (sts_refresh_start(p, now) == 0 && p->failed &&
-	    !sts_has_credentials(p, now) && now >= p->failed_at &&
-	    now - p->failed_at < CREDS_RETRY_INTERVAL) {
+	if (sts_refresh_start(p, now) == 0 && sts_paced(p, now) &&
+	    !sts_has_credentials(p, now)) {
 		memset(out, 0, sizeof(*out));
 		sg_errf(err, errlen, "%s (next attempt in %lld s)",
 		    p->last_err, (long long)(p->failed_at +
