@@ -51,6 +51,10 @@ journal_socket(void)
 	return p != NULL && *p != '\0' ? p : JOURNAL_SOCKET;
 }
 
+/* journal_socket() as log_init() found it: looked up once, not per
+ * message. */
+static const char	*journal_path = JOURNAL_SOCKET;
+
 /*
  * Can the journal receive? sd_journal_sendv() returns 0, as if sent, when
  * its socket does not exist (libsystemd 252 "fails silently" on ENOENT),
@@ -59,17 +63,17 @@ journal_socket(void)
  * someone is bound to it; it sends nothing.
  */
 static int
-journal_reachable(void)
+journal_reachable(const char *path)
 {
 	struct sockaddr_un sa;
-	const char *path = journal_socket();
+	size_t len = strlen(path);
 	int fd, rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (len >= sizeof(sa.sun_path))
 		return 0;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(sa.sun_path, path, len + 1);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return 0;
 	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
@@ -96,9 +100,11 @@ log_init(void)
 	ino = strtoull(end + 1, &end, 10);
 	if (errno != 0 || *end != '\0')
 		return;
+	journal_path = journal_socket();
 	if (fstat(STDERR_FILENO, &st) == 0 &&
 	    (unsigned long long)st.st_dev == dev &&
-	    (unsigned long long)st.st_ino == ino && journal_reachable())
+	    (unsigned long long)st.st_ino == ino &&
+	    journal_reachable(journal_path))
 		log_to_journal = 1;
 }
 
@@ -354,7 +360,7 @@ journal_send(int level, const struct sg_log_fields *f, const char *msg)
 	 * message on stderr rather than dropping it.
 	 */
 	if (sd_journal_sendv(iov, n) < 0 ||
-	    access(journal_socket(), F_OK) == -1)
+	    access(journal_path, F_OK) == -1)
 		stderr_send(level, msg);
 	for (i = 0; i < n; i++)
 		free(bufs[i]);
