@@ -420,8 +420,9 @@ fail:
  * Describe*, apart from writes). What was not tried is retried next cycle
  * like any transient failure.
  */
+/* The poller of an account-region (it holds the breaker), or NULL. */
 static struct poller *
-ec2_breaker(struct daemon *d, const struct account *a, const char *region)
+poller_find(struct daemon *d, const struct account *a, const char *region)
 {
 	size_t i;
 
@@ -432,13 +433,15 @@ ec2_breaker(struct daemon *d, const struct account *a, const char *region)
 	return NULL;
 }
 
-/* Why a call of this kind is not made now, or NULL. */
-static const char *
-ec2_refused(const struct poller *b, bool write)
+/* When a call of this kind is not made now: true, with why in out. */
+static bool
+ec2_refused(const struct poller *b, bool write, char *out, size_t size)
 {
 	if (b == NULL || b->ec2_down[write][0] == '\0')
-		return NULL;
-	return b->ec2_down[write];
+		return false;
+	snprintf(out, size, "not tried: EC2 in %s failed earlier this cycle "
+	    "(%s)", b->key, b->ec2_down[write]);
+	return true;
 }
 
 static void
@@ -479,17 +482,14 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 		.nparams = params->n,
 	};
 	struct sg_aws_response resp;
-	struct poller *b = ec2_breaker(d, a, region);
+	struct poller *b = poller_find(d, a, region);
 	bool write = strncmp(action, "Describe", 8) != 0;
-	const char *why = ec2_refused(b, write);
 	char line[sizeof(b->ec2_down[0])];
 	int rc;
 
-	if (why != NULL) {
-		memset(err, 0, sizeof(*err));
+	memset(err, 0, sizeof(*err));
+	if (ec2_refused(b, write, err->message, sizeof(err->message))) {
 		err->kind = SG_AWS_ERR_TRANSPORT;
-		snprintf(err->message, sizeof(err->message), "not tried: EC2 "
-		    "in %s failed earlier this cycle (%s)", b->key, why);
 		return -1;
 	}
 	account_sign(a, &req);
@@ -514,17 +514,14 @@ account_revoke(struct daemon *d, const struct account *a, const char *region,
     const char *group_id, const struct sg_rule *rules, size_t n, bool egress,
     struct sg_revoke_result *res)
 {
-	struct poller *b = ec2_breaker(d, a, region);
-	const char *why = ec2_refused(b, true);
+	struct poller *b = poller_find(d, a, region);
 
-	if (why != NULL && n > 0) {
-		memset(res, 0, sizeof(*res));
+	memset(res, 0, sizeof(*res));
+	if (n > 0 && ec2_refused(b, true, res->error, sizeof(res->error))) {
 		res->n = n;
 		res->ok = xcalloc(n, sizeof(*res->ok));
 		res->status = SG_REVOKE_RETRY;
 		res->kind = SG_AWS_ERR_TRANSPORT;
-		snprintf(res->error, sizeof(res->error), "not tried: EC2 in "
-		    "%s failed earlier this cycle (%s)", b->key, why);
 		return;
 	}
 	ec2_revoke(d->aws, a->sts != NULL ? account_creds : NULL, (void *)a,
@@ -572,12 +569,9 @@ static struct poller *
 poller_get(struct daemon *d, struct account *a, const char *region)
 {
 	struct poller *p;
-	size_t j;
 
-	for (j = 0; j < d->npollers; j++)
-		if (d->pollers[j].acct == a &&
-		    strcmp(d->pollers[j].region, region) == 0)
-			return &d->pollers[j];
+	if ((p = poller_find(d, a, region)) != NULL)
+		return p;
 	d->pollers = xreallocarray(d->pollers, d->npollers + 1,
 	    sizeof(*d->pollers));
 	p = &d->pollers[d->npollers++];
@@ -903,6 +897,34 @@ rules_text(const struct sg_rule *rules, size_t n, char *out, size_t size)
 
 enum handled { HANDLED, RETRY };
 
+/* Take out the drift entry of a rule drift reverted (restored: put back)
+ * in group_id, of account-region key (NULL: any); true if there was one. */
+static bool
+drift_take(struct daemon *d, const char *key, const char *group_id,
+    const struct sg_rule *r, bool restored)
+{
+	size_t i;
+
+	for (i = 0; i < d->ndrift; i++) {
+		struct drift_rule *dr = &d->drift[i];
+
+		if ((restored ? !dr->restored : !dr->reverted) ||
+		    (key != NULL && strcmp(dr->key, key) != 0) ||
+		    strcmp(dr->gr.group_id, group_id) != 0)
+			continue;
+		/* An added rule's record names its id; a restored rule may
+		 * have a new one by now, so content decides. */
+		if (!restored && r->rule_id[0] != '\0' ?
+		    strcmp(dr->gr.rule.rule_id, r->rule_id) != 0 :
+		    !rule_equal(&dr->gr.rule, r))
+			continue;
+		memmove(dr, dr + 1, (d->ndrift - i - 1) * sizeof(*dr));
+		d->ndrift--;
+		return true;
+	}
+	return false;
+}
+
 /* Who made a change the drift check already undid: logged, and one
  * ATTRIBUTED message with the rules as revoked: (a rule added) or
  * restored: (a baseline rule removed). */
@@ -942,28 +964,11 @@ attribute_drift(struct daemon *d, const struct sg_event *ev,
     struct sg_plan *plan, const struct sg_log_fields *f)
 {
 	struct sg_rule done[64];
-	size_t i, j, n = 0;
+	size_t i, n = 0;
 
 	for (i = 0; i < plan->nrevoke; ) {
-		bool hit = false;
-
-		for (j = 0; j < d->ndrift; j++) {
-			struct drift_rule *dr = &d->drift[j];
-
-			if (!dr->reverted || strcmp(dr->gr.group_id,
-			    ev->group_id) != 0 ||
-			    (plan->revoke[i].rule_id[0] != '\0' ?
-			    strcmp(dr->gr.rule.rule_id,
-			    plan->revoke[i].rule_id) != 0 :
-			    !rule_equal(&dr->gr.rule, &plan->revoke[i])))
-				continue;
-			hit = true;
-			memmove(dr, dr + 1, (d->ndrift - j - 1) *
-			    sizeof(*dr));
-			d->ndrift--;
-			break;
-		}
-		if (!hit) {
+		if (!drift_take(d, NULL, ev->group_id, &plan->revoke[i],
+		    false)) {
 			i++;
 			continue;
 		}
@@ -990,23 +995,11 @@ attribute_restore(struct daemon *d, const struct poller *p,
     const struct sg_log_fields *f)
 {
 	struct sg_rule done[64];
-	size_t i, j, nd = 0;
+	size_t i, nd = 0;
 
 	for (i = 0; i < *n; ) {
-		bool hit = false;
-
-		for (j = 0; j < d->ndrift && !hit; j++) {
-			struct drift_rule *dr = &d->drift[j];
-
-			if (!dr->restored || strcmp(dr->key, p->key) != 0 ||
-			    strcmp(dr->gr.group_id, ev->group_id) != 0 ||
-			    !rule_equal(&dr->gr.rule, &back[i].rule))
-				continue;
-			hit = true;
-			memmove(dr, dr + 1, (d->ndrift - j - 1) * sizeof(*dr));
-			d->ndrift--;
-		}
-		if (!hit) {
+		if (!drift_take(d, p->key, ev->group_id, &back[i].rule,
+		    true)) {
 			i++;
 			continue;
 		}
@@ -1741,7 +1734,6 @@ publish_pending(struct daemon *d, bool early)
 	}
 	commit(d);
 }
-
 
 /* --- the cycle -------------------------------------------------------- */
 

@@ -42,6 +42,15 @@ drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 	return dr;
 }
 
+/* The entry of a rule drift has met (found or new). */
+static struct drift_rule *
+drift_note(struct daemon *d, const char *key, const struct sg_group_rule *gr)
+{
+	struct drift_rule *x = drift_find(d, key, gr);
+
+	return x != NULL ? x : drift_add(d, key, gr);
+}
+
 /* Ask STS who the credentials are (no permission needed), once. */
 static void
 account_ask_id(struct account *a)
@@ -161,9 +170,8 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			    known->audited))
 				continue;	/* acted on or reported */
 			if (wait) {
-				if (known == NULL)
-					known = drift_add(d, p->key,
-					    &dd->unexpected[i]);
+				known = drift_note(d, p->key,
+				    &dd->unexpected[i]);
 				if (now - known->seen < d->cfg->lookback)
 					continue;	/* the record decides */
 			}
@@ -196,15 +204,9 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				queue_notice(d, &note, "drift", f.action,
 				    "unknown");
 				/* Reported once; nothing to attribute. */
-				for (i = 0; i < n; i++) {
-					struct drift_rule *x = drift_find(d,
-					    p->key, &act[i]);
-
-					if (x == NULL)
-						x = drift_add(d, p->key,
-						    &act[i]);
-					x->audited = true;
-				}
+				for (i = 0; i < n; i++)
+					drift_note(d, p->key, &act[i])->audited =
+					    true;
 				continue;
 			}
 			account_revoke(d, p->acct, p->region, g->id,
@@ -219,15 +221,9 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				d->reverted += n;
 				queue_notice(d, &note, "drift", f.action,
 				    "unknown");
-				for (i = 0; i < n; i++) {
-					struct drift_rule *x = drift_find(d,
-					    p->key, &act[i]);
-
-					if (x == NULL)
-						x = drift_add(d, p->key,
-						    &act[i]);
-					x->reverted = true;
-				}
+				for (i = 0; i < n; i++)
+					drift_note(d, p->key, &act[i])->reverted =
+					    true;
 			} else {
 				log_msg(LOG_ERR, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_REVERT_FAILED,
@@ -298,14 +294,11 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			/* The removal's record is still to come. */
 			for (i = 0; i < dd->nmissing; i++) {
 				struct sg_group_rule gr = dd->missing[i];
-				struct drift_rule *x;
 
 				/* Baseline rules need not name their group. */
 				sg_strlcpy(gr.group_id, g->id,
 				    sizeof(gr.group_id));
-				if ((x = drift_find(d, p->key, &gr)) == NULL)
-					x = drift_add(d, p->key, &gr);
-				x->restored = true;
+				drift_note(d, p->key, &gr)->restored = true;
 			}
 		}
 	}
