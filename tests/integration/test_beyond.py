@@ -285,6 +285,17 @@ topic_arn = %s
         self.wait("%d DescribeSecurityGroupRules by sgguard" % n,
                   lambda: self.drift_checks(since) >= n, timeout)
 
+    def start_drifting(self):
+        """Start; return once the first drift checks have read the group."""
+        self.start()
+        self.wait_log(r"started: .*drift check on")
+        self.wait_drift_check(self.t_start, 2)
+
+    def wait_lookups(self, what, since, n=8, timeout=20):
+        """Wait for n LookupEvents by sgguard since `since`."""
+        self.wait(what, lambda: len(requests_by(self.creds, "LookupEvents", since)) >= n,
+                  timeout)
+
     def stop(self):
         """SIGTERM, exit 0; prints the log as TAP comments."""
         if self.proc is None:
@@ -396,9 +407,7 @@ def drift_attributed():
     aws.config(delivery_delay=10)
     guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0"), poll=5, drift=5)
     try:
-        guard.start()
-        guard.wait_log(r"started: .*drift check on")
-        guard.wait_drift_check(guard.t_start, 2)
+        guard.start_drifting()
         t0 = time.time()
         ingress(g, [tcp(22)], w["mallory"])
         rec = record_of("AuthorizeSecurityGroupIngress", g)
@@ -415,8 +424,7 @@ def drift_attributed():
                         messages_for(g), 10)
         # One more poll cycle and drift check: nothing more happens.
         seen = time.time()
-        guard.wait("a whole LookupEvents round more",
-                   lambda: len(requests_by(guard.creds, "LookupEvents", seen)) >= 8, 20)
+        guard.wait_lookups("a whole LookupEvents round more", seen)
         guard.wait_drift_check(seen, 1)
         msgs = messages_for(g)
         assert kinds(msgs) == ["AUTO-MITIGATED", "ATTRIBUTED"], kinds(msgs)
@@ -447,9 +455,7 @@ def drift_waits():
                                 "allow_principal = %s" % w["admin_role_arn"]),
                   poll=5, drift=5)
     try:
-        guard.start()
-        guard.wait_log(r"started: .*drift check on")
-        guard.wait_drift_check(guard.t_start, 2)
+        guard.start_drifting()
         t0 = time.time()
         ingress(g, [tcp(22)], w["admin"])
         rec = record_of("AuthorizeSecurityGroupIngress", g)
@@ -601,9 +607,7 @@ def modify_rules():
     guard = Guard(group_section(g, "allow_principal = %s" % w["admin_role_arn"]),
                   poll=5, drift=5)
     try:
-        guard.start()
-        guard.wait_log(r"started: .*drift check on")
-        guard.wait_drift_check(guard.t_start, 2)
+        guard.start_drifting()
         t0 = time.time()
         modify(g, rid, 22, w["mallory"])
         assert rule_ids(g) == {rid: "tcp 22-22 0.0.0.0/0"}, rule_ids(g)
@@ -700,9 +704,7 @@ def drift_restore_attributed():
     ingress(g, [tcp(8080, "10.0.0.0/8")], guard.creds)
     aws.config(delivery_delay=10)
     try:
-        guard.start()
-        guard.wait_log(r"started: .*drift check on")
-        guard.wait_drift_check(guard.t_start, 2)
+        guard.start_drifting()
         t0 = time.time()
         ec2(w["mallory"]).revoke_security_group_ingress(
             GroupId=g, IpPermissions=[tcp(8080, "10.0.0.0/8")])
@@ -715,8 +717,7 @@ def drift_restore_attributed():
         msgs = guard.wait("the ATTRIBUTED message", lambda: len(messages_for(g)) >= 2 and
                           messages_for(g), 10)
         seen = time.time()
-        guard.wait("a whole LookupEvents round more",
-                   lambda: len(requests_by(guard.creds, "LookupEvents", seen)) >= 8, 20)
+        guard.wait_lookups("a whole LookupEvents round more", seen)
         msgs = messages_for(g)
         assert kinds(msgs) == ["AUTO-MITIGATED", "ATTRIBUTED"], kinds(msgs)
         a = body(msgs[1])
@@ -741,9 +742,7 @@ def restore():
                                 "allow_principal = %s" % w["admin_role_arn"]),
                   poll=5, drift=5)
     try:
-        guard.start()
-        guard.wait_log(r"started: .*drift check on")
-        guard.wait_drift_check(guard.t_start, 2)
+        guard.start_drifting()
         t0 = time.time()
         ec2(w["mallory"]).revoke_security_group_ingress(GroupId=g,
                                                         IpPermissions=[tcp(8080, "10.0.0.0/8")])
@@ -766,8 +765,7 @@ def restore():
                        r"baseline follows" % (rec2["eventID"], g, REGION))
         # A few cycles: nothing more from sgguard.
         seen = time.time()
-        guard.wait("two more LookupEvents rounds",
-                 lambda: len(requests_by(guard.creds, "LookupEvents", seen)) >= 8, 25)
+        guard.wait_lookups("two more LookupEvents rounds", seen, timeout=25)
         guard.wait_drift_check(seen, 2)
         assert rules_of(g) == {"tcp 8080-8080 10.0.0.0/8"}, rules_of(g)
         auth = requests_by(guard.creds, "AuthorizeSecurityGroupIngress", t0)

@@ -156,14 +156,20 @@ def not_journal():
     assert r.stderr.startswith("sgguard[%s" % "") and ": error: " + path + ":2: " in r.stderr
 
 
-@case("JOURNAL_STREAM names stderr but no journal socket exists: the error still reaches stderr")
-def journal_absent():
-    # libsystemd drops a message silently when the socket is missing.
+def config_error_on_stderr(stale):
+    """A broken file with no journal to take its error: the one line is on
+    stderr, in the stderr form."""
     path = config("[sgguard]\nmode = sometimes\n[group sg-12345678]\n")
-    stderr, rc = run_without_journal(["-t", "-c", path], stale=False)
+    stderr, rc = run_without_journal(["-t", "-c", path], stale=stale)
     assert rc == 78, rc
     assert re.fullmatch(r"sgguard\[\d+\]: error: %s:2: .+\n" % re.escape(path),
                         stderr), stderr
+
+
+@case("JOURNAL_STREAM names stderr but no journal socket exists: the error still reaches stderr")
+def journal_absent():
+    # libsystemd drops a message silently when the socket is missing.
+    config_error_on_stderr(stale=False)
     stderr, rc = run_without_journal(["--frobnicate"], stale=False)
     assert rc == 64, rc
     assert re.fullmatch(r"sgguard\[\d+\]: error: .*--frobnicate.*\n", stderr), stderr
@@ -171,11 +177,7 @@ def journal_absent():
 
 @case("JOURNAL_STREAM names stderr, the journal socket is stale: the error reaches stderr")
 def journal_stale():
-    path = config("[sgguard]\nmode = sometimes\n[group sg-12345678]\n")
-    stderr, rc = run_without_journal(["-t", "-c", path], stale=True)
-    assert rc == 78, rc
-    assert re.fullmatch(r"sgguard\[\d+\]: error: %s:2: .+\n" % re.escape(path),
-                        stderr), stderr
+    config_error_on_stderr(stale=True)
 
 
 def main():
