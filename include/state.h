@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <time.h>
 
+struct sg_buf;
+
 #define SG_STATE_FILE	"state.json"
 
 struct sg_cursor {
@@ -93,6 +95,10 @@ void	 state_remove_pending(struct sg_state *, size_t index);
  * unusable; err says why.
  */
 int	 state_load(const char *dir, struct sg_state *, time_t now,
+	    char *err, size_t errlen);
+/* Append dir/name to b (at most 64 MB): 0; 1 if there is no such
+ * file; -1 with err. */
+int	 state_read_file(const char *dir, const char *name, struct sg_buf *,
 	    char *err, size_t errlen);
 /* Replace dir/name with text (and a final newline) atomically: temp
  * file, fsync, rename, fsync the directory. 0, or -1 with err. */

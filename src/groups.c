@@ -221,24 +221,21 @@ baselines_save(struct daemon *d)
 void
 baselines_load(struct daemon *d)
 {
-	char path[4096], err[512];
+	char err[512];
 	struct sg_buf b;
-	FILE *f;
-	int c;
+	int r;
 
-	snprintf(path, sizeof(path), "%s/%s", d->state_dir, BASELINE_FILE);
-	if ((f = fopen(path, "re")) == NULL)
-		return;
 	buf_init(&b);
-	while ((c = fgetc(f)) != EOF)
-		buf_putc(&b, (char)c);
-	fclose(f);
-	if (baseline_parse(b.data ? b.data : "", b.len, &d->baselines, err,
-	    sizeof(err)) == -1) {
+	r = state_read_file(d->state_dir, BASELINE_FILE, &b, err,
+	    sizeof(err));
+	if (r == 0 && baseline_parse(b.data ? b.data : "", b.len,
+	    &d->baselines, err, sizeof(err)) == -1)
+		r = -1;
+	if (r == -1) {
 		log_msg(LOG_WARNING, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_STATE_ERROR },
-		    "baselines in %s are unusable (%s); taking new snapshots",
-		    path, err);
+		    "baselines in %s/%s are unusable (%s); taking new "
+		    "snapshots", d->state_dir, BASELINE_FILE, err);
 		baseline_set_free(&d->baselines);
 	}
 	buf_free(&b);

@@ -415,6 +415,26 @@ read_file(int fd, struct sg_buf *b, char *err, size_t errlen)
 }
 
 int
+state_read_file(const char *dir, const char *name, struct sg_buf *b,
+    char *err, size_t errlen)
+{
+	char path[4096];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	r = read_file(fd, b, err, errlen);
+	close(fd);
+	return r;
+}
+
+int
 state_load(const char *dir, struct sg_state *st, time_t now, char *err,
     size_t errlen)
 {
