@@ -156,6 +156,11 @@ bool	 baseline_covers(const struct sg_group_baseline *,
  * empty): the caller takes fresh snapshots.
  */
 char	*baseline_serialize(const struct sg_baseline_set *);
+/* One rule of that form (group_id and owner_id are not in it): new
+ * object (NULL: out of memory); parse: 0, or -1 with why. */
+struct json_t *baseline_rule_json(const struct sg_group_rule *);
+int	 baseline_rule_parse(const struct json_t *, struct sg_group_rule *,
+	    char *why, size_t whysize);
 int	 baseline_parse(const char *json, size_t len, struct sg_baseline_set *,
 	    char *err, size_t errlen);
 

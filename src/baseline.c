@@ -488,8 +488,8 @@ baseline_diff(const struct sg_group_baseline *b,
 
 /* --- persisted form -------------------------------------------------- */
 
-static json_t *
-bl_rule_json(const struct sg_group_rule *gr)
+json_t *
+baseline_rule_json(const struct sg_group_rule *gr)
 {
 	const struct sg_rule *r = &gr->rule;
 	char cidr[80];
@@ -544,7 +544,7 @@ baseline_serialize(const struct sg_baseline_set *set)
 		rules = json_array();
 		for (j = 0; j < set->v[i].n; j++)
 			json_array_append_new(rules,
-			    bl_rule_json(&set->v[i].rules[j]));
+			    baseline_rule_json(&set->v[i].rules[j]));
 		one = json_object();
 		json_object_set_new(one, "rules", rules);
 		json_object_set_new(one, "taken",
@@ -559,9 +559,8 @@ baseline_serialize(const struct sg_baseline_set *set)
 	return text;
 }
 
-/* One persisted rule; 0, or -1 with why. */
-static int
-bl_rule_parse(const json_t *o, struct sg_group_rule *gr, char *why,
+int
+baseline_rule_parse(const json_t *o, struct sg_group_rule *gr, char *why,
     size_t whysize)
 {
 	static const struct {
@@ -709,7 +708,7 @@ baseline_parse(const char *json, size_t len, struct sg_baseline_set *set,
 			goto fail;
 		}
 		for (i = 0; i < json_array_size(rules); i++) {
-			if (bl_rule_parse(json_array_get(rules, i), &gr, why,
+			if (baseline_rule_parse(json_array_get(rules, i), &gr, why,
 			    sizeof(why)) == -1) {
 				snprintf(err, errlen, "%.100s rule %zu: %s",
 				    key, i + 1, why);
