@@ -906,7 +906,7 @@ drift_take(struct daemon *d, const char *key, const char *group_id,
 	size_t i;
 
 	for (i = 0; i < d->ndrift; i++) {
-		struct drift_rule *dr = &d->drift[i];
+		struct sg_drift_mark *dr = &d->drift[i];
 
 		if ((restored ? !dr->restored : !dr->reverted) ||
 		    (key != NULL && strcmp(dr->key, key) != 0) ||
@@ -920,6 +920,7 @@ drift_take(struct daemon *d, const char *key, const char *group_id,
 			continue;
 		memmove(dr, dr + 1, (d->ndrift - i - 1) * sizeof(*dr));
 		d->ndrift--;
+		d->drift_dirty = true;
 		return true;
 	}
 	return false;
@@ -1573,22 +1574,30 @@ commit(struct daemon *d)
 	char err[512];
 
 	baselines_save(d);
-	if (!d->state.dirty)
-		return;
-	if (state_commit(d->state_dir, &d->state, err, sizeof(err)) == 0) {
-		if (!d->state_ok)
-			log_info("state saved again in %s", d->state_dir);
-		d->state_ok = true;
-		return;
+	/* The drift memory after the state: a crash between the two keeps a
+	 * mark too many (harmless, it expires), never an event handled
+	 * twice. */
+	if (d->state.dirty) {
+		if (state_commit(d->state_dir, &d->state, err,
+		    sizeof(err)) == 0) {
+			if (!d->state_ok)
+				log_info("state saved again in %s",
+				    d->state_dir);
+			d->state_ok = true;
+		} else {
+			/* Keep protecting from memory; say it once per
+			 * outage. */
+			if (d->state_ok)
+				log_msg(LOG_ERR, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_STATE_ERROR },
+				    "cannot save state: %s; going on from "
+				    "memory and trying again every cycle",
+				    err);
+			set_error(d, "cannot save state: %.200s", err);
+			d->state_ok = false;
+		}
 	}
-	/* Keep protecting from memory; say it once per outage. */
-	if (d->state_ok)
-		log_msg(LOG_ERR, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_STATE_ERROR },
-		    "cannot save state: %s; going on from memory and trying "
-		    "again every cycle", err);
-	set_error(d, "cannot save state: %.200s", err);
-	d->state_ok = false;
+	drift_save(d);
 }
 
 /*
@@ -1872,7 +1881,6 @@ guard_setup(struct daemon *d, bool fresh)
 	d->found = NULL;
 	d->found_acct = NULL;
 	d->nfound = 0;
-	d->ndrift = 0;
 	accounts_refresh(d);
 	groups_build(d);
 	if (d->cfg->ntags > 0)
@@ -2034,6 +2042,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		log_warnx("protecting from now - lookback (%d s)",
 		    cfg->lookback);
 	baselines_load(&d);
+	drift_load(&d);
 
 	if (clients_new(&d) == -1) {
 		daemon_free(&d);

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "describe.h"
 #include "digest.h"
+#include "driftmem.h"
 #include "ec2.h"
 #include "ec2params.h"
 #include "event.h"
@@ -83,20 +84,6 @@ struct poller {
 	char			 ec2_down[2][256];
 };
 
-/* A rule drift found before its record: reverted at once (attributed
- * later), or waiting for the record because the group admits some
- * principals. */
-struct drift_rule {
-	struct sg_group_rule	 gr;
-	char			 key[160];	/* ACCOUNT/REGION */
-	time_t			 seen;
-	bool			 reverted;	/* else still waiting */
-	/* A baseline rule drift put back: the record of its removal,
-	 * when it comes, is attributed, not acted on again. */
-	bool			 restored;
-	bool			 audited;	/* reported in audit mode */
-};
-
 struct daemon {
 	const struct sg_options	*opts;
 	struct sg_config	*cfg;
@@ -123,8 +110,9 @@ struct daemon {
 	size_t			 npollers;
 	struct sg_baseline_set	 baselines;
 	bool			 baselines_dirty;
-	struct drift_rule	*drift;
+	struct sg_drift_mark	*drift;		/* driftmem.h */
 	size_t			 ndrift;
+	bool			 drift_dirty;	/* to be saved */
 	struct sg_digest	 digest;
 	bool			 cycle_ok;	/* every call of the cycle worked */
 	bool			 sns_down;	/* Publish failed: wait a cycle */
@@ -178,5 +166,7 @@ struct sg_group_baseline *baseline_of(struct daemon *,
 
 /* drift.c */
 void	 drift_check(struct daemon *);
+void	 drift_load(struct daemon *);
+void	 drift_save(struct daemon *);
 
 #endif

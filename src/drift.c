@@ -4,13 +4,19 @@
  * delivered its record; the record, when it comes, names who did it. */
 #include "daemon_int.h"
 
-/* Rules drift reverted, kept to attribute them when CloudTrail delivers
- * the record; older ones are dropped (past every window). */
-#define DRIFT_MEMORY_MAX	1024
+/* The drift memory's file in the state directory (driftmem.h). */
+#define DRIFT_FILE		"drift.json"
 
 /* --- drift ------------------------------------------------------------ */
 
-static struct drift_rule *
+/* How long a mark is kept: a record comes within lookback. */
+static time_t
+drift_keep(const struct daemon *d)
+{
+	return 2L * d->cfg->lookback;
+}
+
+static struct sg_drift_mark *
 drift_find(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 {
 	size_t i;
@@ -23,12 +29,13 @@ drift_find(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 	return NULL;
 }
 
-static struct drift_rule *
+static struct sg_drift_mark *
 drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 {
-	struct drift_rule *dr;
+	struct sg_drift_mark *dr;
 
-	if (d->ndrift == DRIFT_MEMORY_MAX) {
+	d->drift_dirty = true;
+	if (d->ndrift == SG_DRIFT_MEMORY_MAX) {
 		memmove(d->drift, d->drift + 1, (d->ndrift - 1) *
 		    sizeof(*d->drift));
 		d->ndrift--;
@@ -43,12 +50,20 @@ drift_add(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 }
 
 /* The entry of a rule drift has met (found or new). */
-static struct drift_rule *
+static struct sg_drift_mark *
 drift_note(struct daemon *d, const char *key, const struct sg_group_rule *gr)
 {
-	struct drift_rule *x = drift_find(d, key, gr);
+	struct sg_drift_mark *x = drift_find(d, key, gr);
 
 	return x != NULL ? x : drift_add(d, key, gr);
+}
+
+/* Past every window: its record, if any, came or never will. */
+static bool
+drift_expired(const struct daemon *d, const struct sg_drift_mark *dr,
+    time_t now)
+{
+	return now - dr->seen > drift_keep(d);
 }
 
 /* Ask STS who the credentials are (no permission needed), once. */
@@ -163,7 +178,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 		    g->egress == SG_EGRESS_AUDIT);
 
 		for (i = 0; i < dd->nunexpected && n < 64; i++) {
-			struct drift_rule *known = drift_find(d, p->key,
+			struct sg_drift_mark *known = drift_find(d, p->key,
 			    &dd->unexpected[i]);
 
 			if (known != NULL && (known->reverted ||
@@ -207,6 +222,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				for (i = 0; i < n; i++)
 					drift_note(d, p->key, &act[i])->audited =
 					    true;
+				d->drift_dirty = true;
 				continue;
 			}
 			account_revoke(d, p->acct, p->region, g->id,
@@ -224,6 +240,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				for (i = 0; i < n; i++)
 					drift_note(d, p->key, &act[i])->reverted =
 					    true;
+				d->drift_dirty = true;
 			} else {
 				log_msg(LOG_ERR, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_REVERT_FAILED,
@@ -300,6 +317,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    sizeof(gr.group_id));
 				drift_note(d, p->key, &gr)->restored = true;
 			}
+			d->drift_dirty = true;
 		}
 	}
 	baseline_drift_free(&dr);
@@ -352,7 +370,7 @@ drift_check(struct daemon *d)
 		}
 		/* A waiting rule no longer there needs nothing more. */
 		for (k = 0; k < d->ndrift; ) {
-			struct drift_rule *dr = &d->drift[k];
+			struct sg_drift_mark *dr = &d->drift[k];
 			bool present = false;
 
 			for (i = 0; i < rules.n && !present; i++)
@@ -361,12 +379,13 @@ drift_check(struct daemon *d)
 				    rule_equal(&rules.v[i].rule, &dr->gr.rule);
 			/* (rules were read before this check's repairs: a
 			 * rule it restored is not in them yet.) */
-			if (strcmp(dr->key, p->key) == 0 && ((!dr->reverted &&
-			    !dr->restored && !present) || now - dr->seen >
-			    2L * d->cfg->lookback)) {
+			if ((strcmp(dr->key, p->key) == 0 && !dr->reverted &&
+			    !dr->restored && !present) ||
+			    drift_expired(d, dr, now)) {
 				memmove(dr, dr + 1, (d->ndrift - k - 1) *
 				    sizeof(*dr));
 				d->ndrift--;
+				d->drift_dirty = true;
 				continue;
 			}
 			k++;
@@ -375,4 +394,52 @@ drift_check(struct daemon *d)
 		free(ids);
 	}
 	publish_pending(d, false);
+}
+
+/* --- kept across restarts ------------------------------------------ */
+
+/* The marks of an earlier run (those still within a window). A bad file
+ * is logged and the memory starts empty, as it did before it was kept. */
+void
+drift_load(struct daemon *d)
+{
+	struct sg_drift_mark *v;
+	struct sg_buf b;
+	char err[512];
+	size_t n;
+	int r;
+
+	buf_init(&b);
+	r = state_read_file(d->state_dir, DRIFT_FILE, &b, err, sizeof(err));
+	if (r == 0 && driftmem_parse(b.data ? b.data : "", b.len, time(NULL),
+	    drift_keep(d), &v, &n, err, sizeof(err)) == 0) {
+		free(d->drift);
+		d->drift = v;
+		d->ndrift = n;
+	} else if (r != 1)
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "drift memory in %s/%s is unusable (%s); late records of "
+		    "what drift did before are handled as new", d->state_dir,
+		    DRIFT_FILE, err);
+	buf_free(&b);
+}
+
+void
+drift_save(struct daemon *d)
+{
+	char err[512], *text;
+
+	if (!d->drift_dirty)
+		return;
+	text = driftmem_serialize(d->drift, d->ndrift);
+	if (state_write_file(d->state_dir, DRIFT_FILE, text, err,
+	    sizeof(err)) == 0)
+		d->drift_dirty = false;
+	else
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "cannot save the drift memory: %s; keeping it in memory",
+		    err);
+	free(text);
 }

@@ -399,12 +399,18 @@ def drift_account():
         "drift message: %r (event messages say account: %s)" % (lines, ACCOUNT)
 
 
-@case("drift then attribution: one revoke, AUTO-MITIGATED by drift, ATTRIBUTED naming mallory once the record arrives")
+def drift_marks(guard):
+    """The drift memory sgguard keeps in its state directory."""
+    with open(os.path.join(guard.state, "drift.json")) as f:
+        return json.load(f)["marks"]
+
+
+@case("drift then attribution, across a restart: one revoke, AUTO-MITIGATED by drift, ATTRIBUTED naming mallory once the record arrives")
 def drift_attributed():
     w = world()
     aws = w["aws"]
     g = new_group()
-    aws.config(delivery_delay=10)
+    aws.config(delivery_delay=20)
     guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0"), poll=5, drift=5)
     try:
         guard.start_drifting()
@@ -412,16 +418,24 @@ def drift_attributed():
         ingress(g, [tcp(22)], w["mallory"])
         rec = record_of("AuthorizeSecurityGroupIngress", g)
         guard.wait("the drift revert", lambda: "tcp 22-22 0.0.0.0/0" not in rules_of(g), 10, 0.05)
-        print("# drift: change-to-revoke %.2f s with a 10 s CloudTrail delay"
+        print("# drift: change-to-revoke %.2f s with a 20 s CloudTrail delay"
               % (time.time() - t0))
         first = guard.wait("the drift message", lambda: messages_for(g), 10)
         assert kinds(first) == ["AUTO-MITIGATED"], kinds(first)
         assert body(first[0])["event_id"] == "-", first
+        # A restart before the record comes: the memory is in the state
+        # directory, so the record is still only attributed.
+        guard.stop()
+        marks = [m for m in drift_marks(guard) if m["group"] == g]
+        assert len(marks) == 1 and marks[0]["reverted"], marks
+        assert marks[0]["rule"]["from"] == 22, marks
+        assert time.time() - t0 < 16, "too slow to restart before the record: %.1f s" % (
+            time.time() - t0)
+        guard.start()
         guard.wait_log(r"event %s: the change drift reverted on %s \(%s\) was made by %s: "
                        r"tcp 22 0\.0\.0\.0/0" % (rec["eventID"], g, REGION,
-                                                 re.escape(w["mallory"]["arn"])), timeout=40)
-        msgs = guard.wait("the ATTRIBUTED message", lambda: len(messages_for(g)) >= 2 and
-                        messages_for(g), 10)
+                                                 re.escape(w["mallory"]["arn"])), timeout=50)
+        guard.wait("the ATTRIBUTED message", lambda: len(messages_for(g)) >= 2, 10)
         # One more poll cycle and drift check: nothing more happens.
         seen = time.time()
         guard.wait_lookups("a whole LookupEvents round more", seen)
@@ -440,6 +454,8 @@ def drift_attributed():
         assert rec["eventID"] in guard.state_json()["handled"]
         assert not re.search(r"event %s: reverted" % rec["eventID"], guard.output())
         guard.stop()
+        # Attributed: the mark is gone from the file too.
+        assert not [m for m in drift_marks(guard) if m["group"] == g], drift_marks(guard)
     finally:
         aws.config(delivery_delay=0)
         guard.cleanup()
@@ -693,16 +709,15 @@ def modify_then_allowed():
 # --- 5. restore --------------------------------------------------------
 
 
-@case("restore by drift, then the record: one Authorize, AUTO-MITIGATED then ATTRIBUTED naming mallory")
+@case("restore by drift, a reload, then the record: one Authorize, AUTO-MITIGATED then ATTRIBUTED naming mallory")
 def drift_restore_attributed():
     w = world()
     aws = w["aws"]
     g = new_group()
     guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0", "restore = yes"),
                   poll=5, drift=5)
-    # The baseline rule, added with sgguard's own key: its own call.
     ingress(g, [tcp(8080, "10.0.0.0/8")], guard.creds)
-    aws.config(delivery_delay=10)
+    aws.config(delivery_delay=20)
     try:
         guard.start_drifting()
         t0 = time.time()
@@ -711,11 +726,15 @@ def drift_restore_attributed():
         rec = record_of("RevokeSecurityGroupIngress", g)
         guard.wait("the drift restore", lambda: "tcp 8080-8080 10.0.0.0/8" in rules_of(g),
                    10, 0.05)
+        guard.wait("the drift message", lambda: messages_for(g), 10)
+        # A reload before the record comes keeps what drift did.
+        guard.proc.send_signal(signal.SIGHUP)
+        guard.wait_log(r"configuration reloaded", 10)
+        assert time.time() - t0 < 18, "too slow to reload before the record"
         guard.wait_log(r"event %s: the removal drift undid on %s \(%s\) was made by %s: "
                        r"tcp 8080 10\.0\.0\.0/8" % (rec["eventID"], g, REGION,
-                                                   re.escape(w["mallory"]["arn"])), timeout=40)
-        msgs = guard.wait("the ATTRIBUTED message", lambda: len(messages_for(g)) >= 2 and
-                          messages_for(g), 10)
+                                                   re.escape(w["mallory"]["arn"])), timeout=45)
+        guard.wait("the ATTRIBUTED message", lambda: len(messages_for(g)) >= 2, 10)
         seen = time.time()
         guard.wait_lookups("a whole LookupEvents round more", seen)
         msgs = messages_for(g)
