@@ -1031,6 +1031,10 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 	if (policy_decide(&d->view, ev, &self, &plan) == -1)
 		fatalx("out of memory");
 	g = plan.group;
+	/* Only an unwatched group has none, and that is IGNORE; said here
+	 * so that no path below needs to know it. */
+	if (g == NULL)
+		plan.verdict = SG_VERDICT_IGNORE;
 	b = g != NULL ? baseline_of(d, p->acct, ev->region, g->id) : NULL;
 	if (plan.verdict == SG_VERDICT_PRINCIPAL_ALLOWED && b != NULL) {
 		/* What an allowed principal adds becomes intended. */
