@@ -45,6 +45,10 @@
 /* LookupEvents allows 2 requests per second per account and region; a
  * little under that, so network jitter never puts 3 in one second. */
 #define LOOKUP_SPACING_MS	550
+/* Pages of one event name in one window: past this (50 000 events), or
+ * at a NextToken that came before, LookupEvents is not making progress
+ * and the window is read again next cycle. */
+#define LOOKUP_PAGES_MAX	1000
 /* A stop request lets the call in flight finish for at most this long. */
 #define STOP_GRACE_MS		3000
 /* The longest a cycle waits for another account's first keys (STS
@@ -545,6 +549,7 @@ poller_reset(struct poller *p)
 	p->nentries = 0;
 	free(p->next_token);
 	p->next_token = NULL;
+	p->ntokens = 0;
 	p->name_idx = 0;
 	p->in_flight = p->done = p->failed = false;
 	p->requests = 0;
@@ -558,6 +563,7 @@ pollers_free(struct daemon *d)
 	for (i = 0; i < d->npollers; i++) {
 		poller_reset(&d->pollers[i]);
 		free(d->pollers[i].entries);
+		free(d->pollers[i].tokens);
 		free(d->pollers[i].region);
 	}
 	free(d->pollers);
@@ -651,6 +657,28 @@ poller_fail(struct poller *p, const char *what)
 	p->failed = p->done = true;
 }
 
+/* Remember a NextToken of the current event name; false if it came
+ * before (the pages would go round for ever). */
+static bool
+poller_new_token(struct poller *p, const char *token)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	size_t i;
+
+	for (; *token != '\0'; token++)
+		h = (h ^ (unsigned char)*token) * 1099511628211ULL;
+	for (i = 0; i < p->ntokens; i++)
+		if (p->tokens[i] == h)
+			return false;
+	if (p->ntokens == p->tokcap) {
+		p->tokcap = p->tokcap ? p->tokcap * 2 : 16;
+		p->tokens = xreallocarray(p->tokens, p->tokcap,
+		    sizeof(*p->tokens));
+	}
+	p->tokens[p->ntokens++] = h;
+	return true;
+}
+
 static void
 on_page(struct sg_aws_response *resp, void *arg)
 {
@@ -687,8 +715,22 @@ on_page(struct sg_aws_response *resp, void *arg)
 	p->next_token = page.next_token;
 	page.next_token = NULL;
 	cloudtrail_page_free(&page);
-	if (p->next_token == NULL && ++p->name_idx == p->nnames)
-		p->done = true;
+	if (p->next_token == NULL) {
+		p->ntokens = 0;
+		if (++p->name_idx == p->nnames)
+			p->done = true;
+		return;
+	}
+	if (!poller_new_token(p, p->next_token)) {
+		snprintf(err, sizeof(err), "%s page %zu has a NextToken an "
+		    "earlier page had", p->names[p->name_idx], p->ntokens + 1);
+		poller_fail(p, err);
+	} else if (p->ntokens >= LOOKUP_PAGES_MAX) {
+		snprintf(err, sizeof(err), "%s has more than %d pages (%d "
+		    "events) in one window", p->names[p->name_idx],
+		    LOOKUP_PAGES_MAX, LOOKUP_PAGES_MAX * 50);
+		poller_fail(p, err);
+	}
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,8 @@ struct poller {
 	time_t			 start, end;	/* the window, inclusive */
 	size_t			 name_idx;
 	char			*next_token;
+	uint64_t		*tokens;	/* hashes of this name's tokens */
+	size_t			 ntokens, tokcap;
 	long			 next_send_ms;	/* monotonic: rate limit */
 	bool			 in_flight;
 	bool			 done;

@@ -990,6 +990,41 @@ def ec2_denied_cell():
     assert len(messages_for(g)) == 1
 
 
+def cloudtrail_token_loop_cell():
+    """LookupEvents answering the same NextToken for ever: the window fails
+    after the repeat (two pages), --once ends with exit 1, nothing is lost:
+    the cursor stays and the next good run acts on the event."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    guard = Guard(g)
+    c0 = int(time.time()) - 60
+    guard.seed(c0)
+    ev = mallory_adds(g)
+    aws.fault(service="cloudtrail", action="LookupEvents", mode="respond", status=200,
+              content_type="application/x-amz-json-1.1",
+              body='{"Events":[],"NextToken":"SAME-TOKEN"}', count=-1)
+    t = time.time()
+    try:
+        r = guard.once(timeout=60)
+    finally:
+        aws.clear_faults()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 1, r.returncode
+    n = len(aws.requests(service="cloudtrail", action="LookupEvents", since=t))
+    assert n == 2, "%d LookupEvents for a token loop (want 2: the repeat is the end)" % n
+    assert re.search(r"error: CloudTrail LookupEvents in default/%s failed: "
+                     r"AuthorizeSecurityGroupIngress page 2 has a NextToken an earlier page "
+                     r"had; the window from \d+ is read again next cycle" % REGION,
+                     r.stderr), r.stderr
+    st = guard.read_state()
+    assert st["cursors"] == {"default/%s" % REGION: c0}, st["cursors"]
+    assert "tcp 22 0.0.0.0/0" in rules_of(g)
+    r = guard.once()
+    assert r.returncode == 0, r.returncode
+    assert ev in guard.read_state()["handled"]
+    assert "tcp 22 0.0.0.0/0" not in rules_of(g)
+
+
 def ec2_lost_answer_cell():
     """The revoke happened but its answer was lost (reset after the call):
     the retry finds the rule gone, which counts as reverted."""
@@ -1231,6 +1266,8 @@ def cells():
                 ec2_breaker_cell))
     out.append(("sns gives no answer: one Publish call's attempts, all kept queued",
                 sns_breaker_cell))
+    out.append(("cloudtrail LookupEvents: the same NextToken again: the window fails, "
+                "--once ends", cloudtrail_token_loop_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: answer lost after the revoke",
                 ec2_lost_answer_cell))
     out.append(("sns Publish: answer lost after the publish", sns_lost_answer_cell))
