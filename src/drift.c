@@ -181,9 +181,11 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			struct sg_drift_mark *known = drift_find(d, p->key,
 			    &dd->unexpected[i]);
 
+			/* Acted on, or reported while in audit mode (a
+			 * switch to enforce acts on it). */
 			if (known != NULL && (known->reverted ||
-			    known->audited))
-				continue;	/* acted on or reported */
+			    (known->audited && audit)))
+				continue;
 			if (wait) {
 				known = drift_note(d, p->key,
 				    &dd->unexpected[i]);

@@ -461,6 +461,46 @@ def drift_attributed():
         guard.cleanup()
 
 
+@case("drift in audit mode: one DRY-RUN per rule, not repeated after a restart; enforced after a switch")
+def drift_audit_restart():
+    w = world()
+    aws = w["aws"]
+    g = new_group()
+    aws.config(delivery_delay=300)
+    guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0"), poll=60, drift=5)
+
+    def start(*args):
+        guard.start(*args)
+        guard.wait_log(r"started: .*drift check on")
+        guard.wait_drift_check(guard.t_start, 2)
+
+    try:
+        start("--dry-run")
+        ingress(g, [tcp(22)], w["mallory"])
+        (m,) = guard.wait("the DRY-RUN message", lambda: messages_for(g), 15)
+        assert m["subject"] == "[sgguard] DRY-RUN %s (%s)" % (g, REGION), m
+        assert "would_revoke: tcp 22 0.0.0.0/0" in body_lines(m), body_lines(m)
+        guard.stop()
+        # Restarted, still in audit mode: two more checks see the rule and
+        # say nothing more.
+        start("--dry-run")
+        guard.wait_drift_check(time.time(), 2)
+        assert len(messages_for(g)) == 1, kinds(messages_for(g))
+        assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+        guard.stop()
+        # Enforce: the rule goes.
+        t0 = time.time()
+        start()
+        guard.wait("the drift revert", lambda: "tcp 22-22 0.0.0.0/0" not in rules_of(g), 15)
+        guard.wait("the second message", lambda: len(messages_for(g)) >= 2, 10)
+        assert kinds(messages_for(g)) == ["DRY-RUN", "AUTO-MITIGATED"], kinds(messages_for(g))
+        assert len(requests_by(guard.creds, "RevokeSecurityGroupIngress", t0)) == 1
+        guard.stop()
+    finally:
+        aws.config(delivery_delay=0)
+        guard.cleanup()
+
+
 @case("drift with allow_principal waits for the record: the admin's rule stays and joins the baseline")
 def drift_waits():
     w = world()
