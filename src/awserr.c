@@ -223,6 +223,26 @@ copy_trimmed(char *out, size_t outsize, const char *s, size_t len)
 }
 
 /*
+ * The message of an error document: trimmed, its first line only (see
+ * first_line()), secrets taken out before it is cut to fit, so that no
+ * part of one can survive the cut.
+ */
+static void
+copy_message(char *out, size_t outsize, const char *s, size_t len)
+{
+	/* [REDACTED] may be longer than what it stands for. */
+	size_t size = len + 64;
+	char *full = xmalloc(size);
+
+	memcpy(full, s, len);
+	full[len] = '\0';
+	full[strcspn(full, "\r\n")] = '\0';
+	log_redact(full, size);
+	copy_trimmed(out, outsize, full, strlen(full));
+	sg_free_secret(full);
+}
+
+/*
  * Keep the first line of a message only. SignatureDoesNotMatch messages
  * go on with "The Canonical String for this request should have been",
  * which holds every signed header, the session token included.
@@ -271,7 +291,7 @@ parse_json(const char *body, size_t len, struct sg_aws_error *e)
 	for (i = 0; i < SG_ARRAY_LEN(msg_keys) && e->message[0] == '\0'; i++)
 		if ((v = json_object_get(root, msg_keys[i])) != NULL &&
 		    json_is_string(v))
-			copy_trimmed(e->message, sizeof(e->message),
+			copy_message(e->message, sizeof(e->message),
 			    json_string_value(v), json_string_length(v));
 	first_line(e->message);
 	json_decref(root);
@@ -295,7 +315,7 @@ xml_err_end(void *arg, const char *path, const char *name, int depth,
 		copy_trimmed(e->code, sizeof(e->code), text, len);
 	else if (e->message[0] == '\0' && xml_path_match(path,
 	    "Error/Message")) {
-		copy_trimmed(e->message, sizeof(e->message), text, len);
+		copy_message(e->message, sizeof(e->message), text, len);
 		first_line(e->message);
 	}
 	else if (!x->have_id && depth == 2 && (strcmp(name, "RequestId") == 0 ||
@@ -326,16 +346,19 @@ static void
 describe_body(long status, const char *body, size_t len,
     struct sg_aws_error *e)
 {
-	char raw[121], safe[256];
+	/* The excerpt is 120 characters, read from enough more of the body
+	 * that a secret across the cut is seen whole and taken out. */
+	enum { EXCERPT = 120, AHEAD = 4096 };
+	char raw[EXCERPT + AHEAD + 64], safe[256];
 	size_t i, o = 0;
-	bool space = false;
+	bool space = false, more;
 
-	for (i = 0; i < len && o < sizeof(raw) - 1; i++) {
+	for (i = 0; i < len && o < EXCERPT + AHEAD; i++) {
 		if (isspace((unsigned char)body[i])) {
 			space = o > 0;
 			continue;
 		}
-		if (space && o < sizeof(raw) - 2)
+		if (space && o < EXCERPT + AHEAD - 1)
 			raw[o++] = ' ';
 		space = false;
 		/* NUL would end the excerpt: show it escaped instead. */
@@ -347,10 +370,13 @@ describe_body(long status, const char *body, size_t len,
 		    "HTTP %ld with an empty body", status);
 		return;
 	}
+	log_redact(raw, sizeof(raw));
+	more = i < len || strlen(raw) > EXCERPT;
+	raw[strlen(raw) > EXCERPT ? EXCERPT : strlen(raw)] = '\0';
 	log_sanitize(raw, safe, sizeof(safe));
 	snprintf(e->message, sizeof(e->message),
 	    "HTTP %ld without an AWS error document: %s%s", status, safe,
-	    i < len ? "..." : "");
+	    more ? "..." : "");
 }
 
 int

@@ -1,4 +1,5 @@
 /* log.c: journal or stderr output, level filter, sanitising, redaction. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "util.h"
 
 #define LOG_MSG_MAX	4096
+/* A secret is recognised by this many of its first characters. */
+#define LOG_SECRET_HEAD	8
 #define LOG_SECRETS_MAX	32
 
 static int		 log_level = LOG_INFO;
@@ -159,7 +162,7 @@ log_secret_add(const char *secret)
 	size_t i;
 
 	/* Short strings would redact ordinary words; real secrets are long. */
-	if (secret == NULL || strlen(secret) < 8)
+	if (secret == NULL || strlen(secret) < LOG_SECRET_HEAD)
 		return;
 	for (i = 0; i < LOG_SECRETS_MAX; i++)
 		if (log_secrets[i] != NULL && strcmp(log_secrets[i], secret) == 0)
@@ -262,8 +265,39 @@ log_sanitize(const char *in, char *out, size_t outsize)
 	out[o < outsize ? o : outsize - 1] = '\0';
 }
 
-/* Replace every registered secret, and anything shaped like a SigV4
- * signature or credential header value, by [REDACTED]. */
+/* Put repl over msg[at, at + n) (msg holds size bytes in all). */
+static void
+splice(char *msg, size_t size, size_t at, size_t n, const char *repl)
+{
+	size_t rl = strlen(repl), tail = strlen(msg + at + n);
+
+	if (at + rl >= size)
+		rl = size - at - 1;
+	if (at + rl + tail >= size)
+		tail = size - at - rl - 1;
+	memmove(msg + at + rl, msg + at + n, tail);
+	memcpy(msg + at, repl, rl);
+	msg[at + rl + tail] = '\0';
+}
+
+/* How many hex digits start at p. */
+static size_t
+hex_run(const char *p)
+{
+	size_t n = 0;
+
+	while (isxdigit((unsigned char)p[n]))
+		n++;
+	return n;
+}
+
+/*
+ * Replace every registered secret, and anything shaped like a SigV4
+ * signature or credential header value, by [REDACTED]. A secret cut short
+ * by some earlier truncation still goes when 8 or more of its first
+ * characters are there; so does any run of 64 or more hex digits (what a
+ * signature is) that nothing else names.
+ */
 static void
 redact(char *msg, size_t size)
 {
@@ -273,21 +307,33 @@ redact(char *msg, size_t size)
 		"aws_secret_access_key", "SecretAccessKey",
 	};
 	static const char repl[] = "[REDACTED]";
-	size_t i, sl, rl = sizeof(repl) - 1;
-	char *p;
+	size_t i, sl, rl = sizeof(repl) - 1, at, n;
+	char head[LOG_SECRET_HEAD + 1], *p;
 
 	for (i = 0; i < LOG_SECRETS_MAX; i++) {
 		if (log_secrets[i] == NULL)
 			continue;
 		sl = strlen(log_secrets[i]);
-		while ((p = strstr(msg, log_secrets[i])) != NULL) {
-			size_t tail = strlen(p + sl);
-			if (rl > sl && (size_t)(p - msg) + rl + tail >= size)
-				tail = size - (size_t)(p - msg) - rl - 1;
-			memmove(p + rl, p + sl, tail);
-			memcpy(p, repl, rl);
-			p[rl + tail] = '\0';
+		memcpy(head, log_secrets[i], LOG_SECRET_HEAD);
+		head[LOG_SECRET_HEAD] = '\0';
+		at = 0;
+		while ((p = strstr(msg + at, head)) != NULL) {
+			at = (size_t)(p - msg);
+			for (n = LOG_SECRET_HEAD; n < sl && p[n] ==
+			    log_secrets[i][n]; n++)
+				;
+			splice(msg, size, at, n, repl);
+			at += rl;
 		}
+	}
+	for (p = msg; *p != '\0'; ) {
+		n = hex_run(p);
+		if (n >= 64) {
+			at = (size_t)(p - msg);
+			splice(msg, size, at, n, repl);
+			p = msg + at + rl;
+		} else
+			p += n > 0 ? n : 1;
 	}
 	for (i = 0; i < SG_ARRAY_LEN(markers); i++) {
 		char *start = msg;
@@ -309,6 +355,12 @@ redact(char *msg, size_t size)
 			start++;
 		}
 	}
+}
+
+void
+log_redact(char *s, size_t size)
+{
+	redact(s, size);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "aws.h"
+#include "log.h"
 #include "awserr.h"
 #include "util.h"
 #include "xml.h"
@@ -21,6 +22,47 @@ parse(long status, const char *body, struct sg_aws_error *e)
 {
 	memset(e, 0, sizeof(*e));
 	return awserr_parse(status, body, body != NULL ? strlen(body) : 0, e);
+}
+
+/* ---- secrets echoed in an error body ---- */
+
+#define ECHOED	"Zq9SeCrEtKeYvalue/abcDEF0123456789wxyzAB"
+
+/* An AWS message that echoes a secret across the place where it is cut
+ * to fit: no part of the secret is left (it goes before the cut). */
+static void
+secret_across_the_cut(void **state)
+{
+	struct sg_aws_error e;
+	char body[2048], pad[600], out[1024];
+	size_t cut;
+
+	log_secret_add(ECHOED);
+	for (cut = 490; cut < 512; cut += 7) {
+		memset(pad, 'P', cut);
+		pad[cut] = '\0';
+		snprintf(body, sizeof(body), "{\"__type\":\"AccessDenied"
+		    "Exception\",\"message\":\"%s%s tail\"}", pad, ECHOED);
+		assert_int_equal(parse(400, body, &e), 0);
+		assert_null(strstr(e.message, "Zq9S"));
+		awserr_format(&e, out, sizeof(out));
+		assert_null(strstr(out, "Zq9S"));
+		snprintf(body, sizeof(body), "<Response><Errors><Error><Code>"
+		    "AuthFailure</Code><Message>%s%s</Message></Error></Errors>"
+		    "</Response>", pad, ECHOED);
+		assert_int_equal(parse(401, body, &e), 0);
+		assert_null(strstr(e.message, "Zq9S"));
+	}
+	/* Not an error document: the 120-character excerpt. */
+	for (cut = 100; cut < 121; cut += 5) {
+		memset(pad, 'x', cut);
+		pad[cut] = '\0';
+		snprintf(body, sizeof(body), "%s%s", pad, ECHOED);
+		assert_int_equal(parse(502, body, &e), -1);
+		assert_null(strstr(e.message, "Zq9S"));
+		assert_non_null(strstr(e.message, "xxxx"));
+	}
+	log_secret_clear();
 }
 
 /* ---- JSON 1.1 (CloudTrail) ---- */
@@ -914,6 +956,7 @@ main(void)
 		cmocka_unit_test(backoff_bounds),
 		cmocka_unit_test(backoff_spread),
 		cmocka_unit_test(form_encoding),
+		cmocka_unit_test(secret_across_the_cut),
 		cmocka_unit_test(endpoints),
 		cmocka_unit_test(xml_helper),
 		cmocka_unit_test(xml_paths),

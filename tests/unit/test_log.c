@@ -112,6 +112,34 @@ test_secret_redacted(void **state)
 	assert_non_null(strstr(captured.data, " here"));
 }
 
+/* A secret cut short by an earlier truncation still goes: its first 8
+ * characters are enough. */
+static void
+test_secret_cut_redacted(void **state)
+{
+	log_secret_add("Zq9SeCrEtKeYvalue/abcDEF0123456789wxyzAB");
+	log_error("failed: ...PPPP Zq9SeCrEtKeYvalue/abcD; the window is read "
+	    "again");
+	assert_null(strstr(captured.data, "Zq9SeCrE"));
+	assert_null(strstr(captured.data, "KeYvalue"));
+	assert_string_equal(captured.data, "failed: ...PPPP [REDACTED]; the "
+	    "window is read again");
+	/* Twice in one message, one of them whole. */
+	log_error("Zq9SeCrEtKeYvalue/abcDEF0123456789wxyzAB and Zq9SeCrEtK");
+	assert_string_equal(captured.data, "[REDACTED] and [REDACTED]");
+}
+
+/* Anything shaped like a signature goes, whatever names it; shorter hex
+ * (a commit id, a request id) stays. */
+static void
+test_hex_redacted(void **state)
+{
+	log_error("mismatch: 5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8"
+	    "aae1d763fbf31 (commit 1c759d5a1b2c3d4e5f60718293a4b5c6d7e8f901)");
+	assert_string_equal(captured.data, "mismatch: [REDACTED] (commit "
+	    "1c759d5a1b2c3d4e5f60718293a4b5c6d7e8f901)");
+}
+
 static void
 test_short_secret_ignored(void **state)
 {
@@ -181,6 +209,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sanitize_truncates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_redacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_cut_redacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hex_redacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_secret_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_redacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
