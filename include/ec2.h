@@ -20,6 +20,11 @@ struct sg_revoke_result {
 	bool			*ok;		/* per rule: removed or gone */
 	size_t			 n;
 	int			 gone;		/* were already gone */
+	/* EC2 did not confirm that the rules it was given went: it found
+	 * none such (unknownIpPermissionSet, InvalidPermission.NotFound)
+	 * or answered return=false. They may be gone already, or the
+	 * recorded form may not match the rule: the caller checks. */
+	bool			 unconfirmed;
 	char			 error[768];	/* why, when not DONE */
 	enum sg_aws_error_kind	 kind;		/* of that failure */
 };

@@ -513,6 +513,53 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 }
 
 /* ec2_revoke() in an account, behind the same breaker. */
+/*
+ * EC2 found no rule of the form it was given (or said return=false):
+ * gone already, or the recorded form does not match the rule. Read the
+ * group to know. A rule still there failed (for good: the same form
+ * would not match again); a read that fails leaves the revert to the
+ * next cycle.
+ */
+static void
+revoke_check(struct daemon *d, const struct account *a, const char *region,
+    const char *group_id, const struct sg_rule *rules, size_t n, bool egress,
+    struct sg_revoke_result *res)
+{
+	const char *ids[1] = { group_id };
+	struct sg_rule_set now;
+	char why[512];
+	size_t i, j, still = 0;
+
+	if (read_rules(d, a, region, ids, 1, &now, why, sizeof(why)) == -1) {
+		for (i = 0; i < n; i++)
+			res->ok[i] = false;
+		res->status = SG_REVOKE_RETRY;
+		res->kind = SG_AWS_ERR_TRANSPORT;
+		snprintf(res->error, sizeof(res->error), "EC2 did not confirm "
+		    "the revoke, and the group's rules could not be read to "
+		    "check it: %.600s", why);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < now.n && res->ok[i]; j++)
+			if (now.v[j].rule.egress == egress &&
+			    rule_equal(&now.v[j].rule, &rules[i])) {
+				res->ok[i] = false;
+				still++;
+			}
+	describe_rules_free(&now);
+	if (still == 0)
+		return;
+	res->gone = res->gone > (int)still ? res->gone - (int)still : 0;
+	res->status = SG_REVOKE_FAILED;
+	res->kind = SG_AWS_ERR_CLIENT;
+	snprintf(res->error, sizeof(res->error), "EC2 found no rule of the "
+	    "recorded form (unknownIpPermissionSet, InvalidPermission.NotFound "
+	    "or return=false), yet %s still there: the record's form does not "
+	    "match the rule; remove it by hand", still == 1 ? "it is" :
+	    "they are");
+}
+
 void
 account_revoke(struct daemon *d, const struct account *a, const char *region,
     const char *group_id, const struct sg_rule *rules, size_t n, bool egress,
@@ -532,6 +579,8 @@ account_revoke(struct daemon *d, const struct account *a, const char *region,
 	    region, group_id, rules, n, egress, res);
 	if (res->status == SG_REVOKE_RETRY)
 		ec2_trip(b, true, res->kind, res->error);
+	if (res->status == SG_REVOKE_DONE && res->unconfirmed)
+		revoke_check(d, a, region, group_id, rules, n, egress, res);
 }
 
 /* --- pollers ---------------------------------------------------------- */

@@ -154,7 +154,8 @@ ec2_error_final(const struct sg_aws_error *e)
 static enum sg_aws_error_kind
 revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
     const char *region, const char *group_id, const struct sg_rule *rules,
-    size_t n, bool egress, bool by_id, struct sg_aws_error *err, int *unknown)
+    size_t n, bool egress, bool by_id, struct sg_aws_error *err, int *unknown,
+    bool *ret_false)
 {
 	struct sg_aws_request req = {
 		.service = SG_AWS_EC2,
@@ -176,6 +177,7 @@ revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 	aws_call(aws, &req, &resp);
 	*err = resp.err;
 	*unknown = 0;
+	*ret_false = false;
 	if (resp.err.kind == SG_AWS_OK) {
 		h.start = NULL;
 		h.end = unknown_end;
@@ -189,8 +191,10 @@ revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 			    "HTTP %ld with an unreadable answer (%s); the "
 			    "revoke may not have happened", resp.http_status,
 			    xerr);
-		} else
+		} else {
 			*unknown = u.n;
+			*ret_false = u.ret_false;
+		}
 	}
 	kvlist_free(&params);
 	aws_response_free(&resp);
@@ -218,6 +222,7 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 	bool by_id = all_have_ids(rules, n), transient = false;
 	size_t i;
 	int unknown;
+	bool ret_false;
 
 	memset(res, 0, sizeof(*res));
 	res->n = n;
@@ -226,11 +231,12 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 	if (n == 0)
 		return;
 	kind = revoke_call(aws, creds, creds_arg, region, group_id, rules, n,
-	    egress, by_id, &err, &unknown);
+	    egress, by_id, &err, &unknown, &ret_false);
 	if (kind == SG_AWS_OK) {
 		for (i = 0; i < n; i++)
 			res->ok[i] = true;
 		res->gone = unknown;
+		res->unconfirmed = unknown > 0 || ret_false;
 		return;
 	}
 	/*
@@ -245,13 +251,19 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 		for (i = 0; i < n; i++) {
 			kind = n == 1 ? kind : revoke_call(aws, creds,
 			    creds_arg, region, group_id, &rules[i], 1, egress,
-			    by_id, &err, &unknown);
+			    by_id, &err, &unknown, &ret_false);
 			if (kind == SG_AWS_OK) {
 				res->ok[i] = true;
 				res->gone += unknown;
+				if (unknown > 0 || ret_false)
+					res->unconfirmed = true;
 			} else if (ec2_code_is_gone(err.code)) {
 				res->ok[i] = true;
 				res->gone++;
+				/* Not found by id is gone; by its form, it
+				 * may be a form that does not match. */
+				if (!by_id)
+					res->unconfirmed = true;
 			} else {
 				if (!ec2_error_final(&err))
 					transient = true;

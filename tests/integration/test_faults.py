@@ -1025,6 +1025,56 @@ def cloudtrail_token_loop_cell():
     assert "tcp 22 0.0.0.0/0" not in rules_of(g)
 
 
+def unknown_answer(port):
+    """EC2's answer when it found no rule of the form it was given."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<RevokeSecurityGroupIngressResponse '
+            'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>f-u</requestId>'
+            '<return>true</return><unknownIpPermissionSet><item><ipProtocol>tcp</ipProtocol>'
+            '<fromPort>%d</fromPort><toPort>%d</toPort><groups/><ipRanges><item><cidrIp>'
+            '0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/><prefixListIds/></item>'
+            '</unknownIpPermissionSet></RevokeSecurityGroupIngressResponse>' % (port, port))
+
+
+def ec2_unknown_permission_cell():
+    """unknownIpPermissionSet: EC2 found no such rule. Still there: FAILED,
+    not AUTO-MITIGATED; really gone already: reverted."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    guard = Guard(g)
+    guard.seed(int(time.time()) - 60)
+    ev = mallory_adds(g)
+    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="respond",
+              status=200, content_type="text/xml;charset=UTF-8", body=unknown_answer(22))
+    try:
+        r = guard.once()
+    finally:
+        aws.clear_faults()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 1, r.returncode
+    assert "tcp 22 0.0.0.0/0" in rules_of(g)
+    (m,) = messages_for(g)
+    assert m["subject"] == "[sgguard] FAILED %s (%s)" % (g, REGION), m["subject"]
+    lines = m["message"].splitlines()
+    assert "failed: tcp 22 0.0.0.0/0" in lines, lines
+    assert any(ln.startswith("error: ") and "does not match the rule" in ln
+               for ln in lines), lines
+    assert re.search(r"error: event %s: could not revert \[tcp 22 0\.0\.0\.0/0\]" % ev,
+                     r.stderr), r.stderr
+    # Gone already (an admin took it away first): reverted, as the contract says.
+    ev2 = mallory_adds(g, port=23)
+    aws.client("ec2").revoke_security_group_ingress(GroupId=g, IpPermissions=[tcp(23)])
+    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="respond",
+              status=200, content_type="text/xml;charset=UTF-8", body=unknown_answer(23))
+    try:
+        r = guard.once()
+    finally:
+        aws.clear_faults()
+    assert r.returncode == 0, r.returncode
+    assert re.search(r"event %s: reverted .*already gone" % ev2, r.stderr), r.stderr
+    msgs = messages_for(g)
+    assert [x["subject"].split()[1] for x in msgs] == ["FAILED", "AUTO-MITIGATED"], msgs
+
+
 def ec2_lost_answer_cell():
     """The revoke happened but its answer was lost (reset after the call):
     the retry finds the rule gone, which counts as reverted."""
@@ -1268,6 +1318,8 @@ def cells():
                 sns_breaker_cell))
     out.append(("cloudtrail LookupEvents: the same NextToken again: the window fails, "
                 "--once ends", cloudtrail_token_loop_cell))
+    out.append(("ec2 RevokeSecurityGroupIngress: unknownIpPermissionSet: FAILED while the "
+                "rule is there, reverted once it is gone", ec2_unknown_permission_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: answer lost after the revoke",
                 ec2_lost_answer_cell))
     out.append(("sns Publish: answer lost after the publish", sns_lost_answer_cell))
