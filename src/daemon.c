@@ -1105,6 +1105,47 @@ attribute_restore(struct daemon *d, const struct poller *p,
 		drift_attributed(d, ev, f, done, nd, true);
 }
 
+/*
+ * A revert that failed in part or whole: the log says which rules went
+ * and which did not, as the FAILED message does; what went is counted
+ * and leaves the baseline.
+ */
+static void
+revert_failed(struct daemon *d, const struct sg_event *ev,
+    const struct sg_plan *plan, const struct sg_revoke_result *res,
+    struct sg_group_baseline *b, const struct sg_log_fields *f)
+{
+	struct sg_rule done[64], failed[64];
+	char done_text[1024], failed_text[1024];
+	size_t i, ndone = 0, nfailed = 0;
+
+	for (i = 0; i < plan->nrevoke; i++) {
+		bool ok = res->ok != NULL && i < res->n && res->ok[i];
+
+		if (ok && ndone < SG_ARRAY_LEN(done))
+			done[ndone++] = plan->revoke[i];
+		else if (!ok && nfailed < SG_ARRAY_LEN(failed))
+			failed[nfailed++] = plan->revoke[i];
+	}
+	rules_text(done, ndone, done_text, sizeof(done_text));
+	rules_text(failed, nfailed, failed_text, sizeof(failed_text));
+	if (nfailed > 0)
+		log_msg(LOG_ERR, f, "event %s: could not revert [%s] on %s "
+		    "(%s) added by %s: %s%s%s%s", ev->event_id, failed_text,
+		    ev->group_id, ev->region, f->principal, res->error,
+		    ndone > 0 ? "; reverted [" : "", done_text,
+		    ndone > 0 ? "]" : "");
+	else
+		log_msg(LOG_ERR, f, "event %s: reverted [%s] on %s (%s) added "
+		    "by %s, but not all of the call: %s", ev->event_id,
+		    done_text, ev->group_id, ev->region, f->principal,
+		    res->error);
+	set_error(d, "revert on %s failed: %.160s", ev->group_id, res->error);
+	d->reverted += ndone;
+	if (b != NULL && ndone > 0 && baseline_forget(b, done, ndone) > 0)
+		d->baselines_dirty = true;
+}
+
 static enum handled
 on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
     struct sg_log_fields *f)
@@ -1234,12 +1275,7 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 		case SG_REVOKE_FAILED:
 			f->message_id = SG_MSGID_REVERT_FAILED;
 			f->action = "failed";
-			log_msg(LOG_ERR, f, "event %s: could not revert "
-			    "[%s] on %s (%s) added by %s: %s", ev->event_id,
-			    rules, ev->group_id, ev->region, f->principal,
-			    res.error);
-			set_error(d, "revert on %s failed: %.160s",
-			    ev->group_id, res.error);
+			revert_failed(d, ev, &plan, &res, b, f);
 			queue_notification(d, ev, &plan, SG_OUTCOME_FAILED,
 			    res.ok, res.error, "failed");
 			break;

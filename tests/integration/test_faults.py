@@ -1025,6 +1025,38 @@ def cloudtrail_token_loop_cell():
     assert "tcp 22 0.0.0.0/0" not in rules_of(g)
 
 
+def ec2_denied_partly_cell():
+    """Two rules in one call, the revoke of one refused for good: the log
+    says which went and which did not, as the FAILED message does."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    guard = Guard(g)
+    guard.seed(int(time.time()) - 60)
+    aws.client("ec2", creds=MALLORY).authorize_security_group_ingress(
+        GroupId=g, IpPermissions=[tcp(22), tcp(2222)])
+    ev = [e["record"]["eventID"] for e in aws.events()
+          if (e["record"] or {}).get("requestParameters", {}).get("groupId") == g][-1]
+    # The call of both, then the first rule's own call: refused.
+    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="error",
+              error={"code": "UnauthorizedOperation", "status": 403,
+                     "message": "You are not authorized to perform this operation."},
+              count=2)
+    try:
+        r = guard.once()
+    finally:
+        aws.clear_faults()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 1, r.returncode
+    assert rules_of(g) == {"tcp 22 0.0.0.0/0"}, rules_of(g)
+    assert re.search(r"error: event %s: could not revert \[tcp 22 0\.0\.0\.0/0\] on %s .*"
+                     r"UnauthorizedOperation.*; reverted \[tcp 2222 0\.0\.0\.0/0\]$"
+                     % (ev, g), r.stderr, re.M), r.stderr
+    assert re.search(r"stopped: 1 event seen, 1 rule reverted", r.stderr), r.stderr
+    (m,) = messages_for(g)
+    lines = m["message"].splitlines()
+    assert "failed: tcp 22 0.0.0.0/0" in lines and "revoked: tcp 2222 0.0.0.0/0" in lines, lines
+
+
 def unknown_answer(port):
     """EC2's answer when it found no rule of the form it was given."""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<RevokeSecurityGroupIngressResponse '
@@ -1318,6 +1350,8 @@ def cells():
                 sns_breaker_cell))
     out.append(("cloudtrail LookupEvents: the same NextToken again: the window fails, "
                 "--once ends", cloudtrail_token_loop_cell))
+    out.append(("ec2 RevokeSecurityGroupIngress: one rule of two refused: the log names "
+                "both parts", ec2_denied_partly_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: unknownIpPermissionSet: FAILED while the "
                 "rule is there, reverted once it is gone", ec2_unknown_permission_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: answer lost after the revoke",
