@@ -113,9 +113,11 @@ struct daemon {
 	size_t			 npollers;
 	struct sg_baseline_set	 baselines;
 	bool			 baselines_dirty;
+	bool			 baselines_unsaved;	/* said so */
 	struct sg_drift_mark	*drift;		/* driftmem.h */
 	size_t			 ndrift;
 	bool			 drift_dirty;	/* to be saved */
+	bool			 drift_unsaved;	/* said so */
 	struct sg_digest	 digest;
 	bool			 cycle_ok;	/* every call of the cycle worked */
 	bool			 sns_down;	/* Publish failed: wait a cycle */

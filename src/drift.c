@@ -436,12 +436,16 @@ drift_save(struct daemon *d)
 		return;
 	text = driftmem_serialize(d->drift, d->ndrift);
 	if (state_write_file(d->state_dir, DRIFT_FILE, text, err,
-	    sizeof(err)) == 0)
+	    sizeof(err)) == 0) {
 		d->drift_dirty = false;
-	else
+		d->drift_unsaved = false;
+	} else if (!d->drift_unsaved) {
+		/* Once per outage, like the state and the baselines. */
 		log_msg(LOG_ERR, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_STATE_ERROR },
-		    "cannot save the drift memory: %s; keeping it in memory",
-		    err);
+		    "cannot save the drift memory: %s; keeping it in memory "
+		    "and trying again", err);
+		d->drift_unsaved = true;
+	}
 	free(text);
 }

@@ -208,13 +208,19 @@ baselines_save(struct daemon *d)
 		return;
 	text = baseline_serialize(&d->baselines);
 	if (state_write_file(d->state_dir, BASELINE_FILE, text, err,
-	    sizeof(err)) == 0)
+	    sizeof(err)) == 0) {
 		d->baselines_dirty = false;
-	else
+		if (d->baselines_unsaved)
+			log_info("baselines saved again in %s", d->state_dir);
+		d->baselines_unsaved = false;
+	} else if (!d->baselines_unsaved) {
+		/* Once per outage: it is tried again at every commit. */
 		log_msg(LOG_ERR, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_STATE_ERROR },
-		    "cannot save the baselines: %s; keeping them in memory",
-		    err);
+		    "cannot save the baselines: %s; keeping them in memory "
+		    "and trying again", err);
+		d->baselines_unsaved = true;
+	}
 	free(text);
 }
 

@@ -112,7 +112,7 @@ class Mount:
 
 
 class Guard:
-    def __init__(self, group, state):
+    def __init__(self, group, state, restore=False):
         self.group = group
         self.dir = tempfile.mkdtemp(prefix="sgguard-storage-cfg-")
         self.state = state
@@ -120,8 +120,9 @@ class Guard:
         with open(self.config, "w") as f:
             f.write("[sgguard]\npoll_interval = 5\nlookback = 900\n"
                     "[aws]\nregion = %s\nendpoint_url = %s\n[notify]\ntopic_arn = %s\n"
-                    "[group %s]\nallow = tcp 443 0.0.0.0/0\n"
-                    % (REGION, W["aws"].endpoint, W["topic"], group))
+                    "[group %s]\nallow = tcp 443 0.0.0.0/0\n%s"
+                    % (REGION, W["aws"].endpoint, W["topic"], group,
+                       "restore = yes\n" if restore else ""))
 
     def env(self):
         e = {"PATH": os.environ["PATH"], "HOME": self.dir, "SGGUARD_TEST_FAST": "1",
@@ -191,7 +192,8 @@ def ro_once():
         g = new_group()
         mallory_adds(g, 22)
         m.readonly(True)
-        r = Guard(g, m.state).once()
+        # restore = yes: baselines to save as well.
+        r = Guard(g, m.state, restore=True).once()
         no_crash(r.returncode, r.stderr)
         assert r.returncode == 1, "state not saved: --once must exit 1"
         assert 22 not in open_ports(g), "not reverted"
@@ -201,6 +203,8 @@ def ro_once():
         assert re.search(r"error: cannot save state: .*%s.*Read-only file system" %
                          re.escape(m.state), errs[0]), errs[0]
         assert len(errs) == 1, "said more than once: %r" % errs
+        berrs = [ln for ln in r.stderr.splitlines() if "cannot save the baselines" in ln]
+        assert len(berrs) == 1, "baselines: said %d times" % len(berrs)
         assert not os.path.exists(os.path.join(m.state, "state.json"))
     finally:
         m.umount()
@@ -212,7 +216,7 @@ def ro_daemon():
     try:
         g = new_group()
         m.readonly(True)
-        guard = Guard(g, m.state)
+        guard = Guard(g, m.state, restore=True)
         guard.start()
         guard.wait_log(r"started")
         ev1 = mallory_adds(g, 22)
@@ -228,11 +232,14 @@ def ro_daemon():
             x["subject"] for x in msgs]
         assert len(re.findall(r"cannot save state", out)) == 1, (
             "the error is said once per outage:\n" + out)
+        assert len(re.findall(r"cannot save the baselines", out)) == 1, (
+            "the baselines error is said once per outage:\n" + out)
         assert re.search(r"error: cannot save state: .*Read-only file system", out), out
         assert not os.path.exists(os.path.join(m.state, "state.json"))
         # The file system takes writes again: saved at the next cycle.
         m.readonly(False)
         guard.wait_log(r"state saved again", timeout=15)
+        guard.wait_log(r"baselines saved again", timeout=15)
         st = state_json(m.state)
         assert ev1 in st["handled"] and ev2 in st["handled"], st
         assert st["pending"] == [], st
