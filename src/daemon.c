@@ -737,6 +737,13 @@ on_page(struct sg_aws_response *resp, void *arg)
 	size_t skipped, i;
 
 	p->in_flight = false;
+	if (resp->err.kind != SG_AWS_OK && got_stop) {
+		/* A stop, not a failure: the cursor stays. */
+		log_info("CloudTrail LookupEvents in %s cut short: sgguard is "
+		    "stopping", p->key);
+		p->failed = p->done = true;
+		return;
+	}
 	if (resp->err.kind != SG_AWS_OK) {
 		awserr_format(&resp->err, err, sizeof(err));
 		poller_fail(p, err);
@@ -1787,7 +1794,8 @@ publish_failed(struct daemon *d, size_t i, const char *why, time_t now)
 	long delay;
 
 	p->attempts++;
-	delay = 60L << (p->attempts < 6 ? p->attempts : 6);
+	/* 60 s after the first failed attempt, then doubling. */
+	delay = 60L << (p->attempts < 7 ? p->attempts - 1 : 6);
 	if (delay > PUBLISH_BACKOFF_MAX)
 		delay = PUBLISH_BACKOFF_MAX;
 	if ((long)p->attempts * PUBLISH_BACKOFF_MAX > PUBLISH_GIVE_UP) {
@@ -1852,6 +1860,13 @@ publish_pending(struct daemon *d, bool early)
 			continue;
 		}
 		awserr_format(&err, why, sizeof(why));
+		if (got_stop) {
+			/* Cut short by the stop: not an attempt that failed;
+			 * it stays queued, due, for the next start. */
+			log_info("event %s: notification still queued: "
+			    "sgguard is stopping", p->event_id);
+			break;
+		}
 		set_error(d, "publish to SNS failed: %.180s", why);
 		if (ahead) {
 			log_msg(LOG_WARNING, &(struct sg_log_fields){
@@ -2187,7 +2202,15 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	for (attempt = 0;; attempt++) {
 		if (creds_get(d.creds, time(NULL), &c, err, sizeof(err)) == 0)
 			break;
-		if (opts->once || got_stop || attempt == CREDS_START_TRIES - 1) {
+		if (got_stop && !opts->once) {
+			/* Asked to stop while waiting: a stop, not a
+			 * failure (systemctl stop must not fail the unit). */
+			log_info("stopped while waiting for AWS credentials "
+			    "(%s)", err);
+			daemon_free(&d);
+			return SG_EXIT_OK;
+		}
+		if (opts->once || attempt == CREDS_START_TRIES - 1) {
 			log_msg(LOG_ERR, &(struct sg_log_fields){
 			    .message_id = SG_MSGID_CREDENTIALS }, "%s", err);
 			daemon_free(&d);

@@ -4,6 +4,7 @@
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -253,6 +254,39 @@ def journal_stale():
         assert "/nonexistent/sgguard.ini" in error_line(err), err
     finally:
         shutil.rmtree(d)
+
+
+@case("SIGTERM while waiting for credentials at start-up is a stop: exit 0, no error")
+def stop_while_waiting_for_credentials():
+    path = write_config(GOOD)
+    d = tempfile.mkdtemp(prefix="sgguard-nocreds-")
+    try:
+        env = {"PATH": os.environ["PATH"], "HOME": d, "AWS_EC2_METADATA_DISABLED": "true",
+               "SGGUARD_TEST_FAST": "1"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        p = subprocess.Popen([harness.BIN, "-c", path, "--state-dir", os.path.join(d, "s")],
+                             stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            # The first "trying again" line says it is waiting.
+            line = p.stderr.readline()
+            while line and "trying again" not in line:
+                line = p.stderr.readline()
+            assert "no AWS credentials" in line, line
+            p.send_signal(signal.SIGTERM)
+            rest = p.stderr.read()
+            rc = p.wait(10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert rc == 0, (rc, rest)
+        assert re.search(r"info: stopped while waiting for AWS credentials", rest), rest
+        assert ": error: " not in rest, rest
+    finally:
+        shutil.rmtree(d)
+        os.unlink(path)
 
 
 if __name__ == "__main__":

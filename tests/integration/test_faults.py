@@ -624,6 +624,9 @@ def aws_cell(svc, name):
         assert messages_for(g) == []
         assert re.search(r"notification to arn:aws:sns:\S+ not published \(.*(%s)" % err,
                          r.stderr), "no SNS error line matching %r" % err
+        # The first retry: 60 s later (sgguard(8): 60 s, doubling).
+        assert re.search(r"not published .*; trying again in 60 s", r.stderr), r.stderr
+        assert st["pending"][0]["attempts"] == 1, st["pending"]
     assert r.returncode == 1, "--once under a %s fault must exit 1, got %d" % (svc, r.returncode)
     if svc == "sns":
         guard.make_pending_due()      # the retry is due later: as time would
@@ -1259,6 +1262,34 @@ def daemon_sigterm_revoke():
     recovered(guard, g, ev)
 
 
+def daemon_sigterm_lookup():
+    """systemctl stop while a LookupEvents call hangs: a stop, not an error
+    (no error line, exit 0), and the cursor stays."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    guard = Guard(g, poll=5)
+    c0 = int(time.time()) - 60
+    guard.seed(c0)
+    t = time.time()
+    aws.fault(service="cloudtrail", action="LookupEvents", mode="hang", seconds=20, count=-1)
+    try:
+        guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"})
+        deadline = time.monotonic() + 15
+        while not aws.requests(service="cloudtrail", action="LookupEvents", since=t):
+            assert time.monotonic() < deadline, "no LookupEvents seen"
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        rc, out = guard.stop()
+        aws.clear_faults()
+    no_crash(rc, out)
+    assert rc == 0, rc
+    assert ": error: " not in out, out
+    assert re.search(r"info: CloudTrail LookupEvents in default/%s cut short: sgguard is "
+                     r"stopping" % REGION, out), out
+    assert guard.read_state()["cursors"] == {"default/%s" % REGION: c0}
+
+
 BG = {}
 
 
@@ -1361,6 +1392,8 @@ def cells():
     out.append(("daemon: ec2 revoke hangs for 12 s", daemon_ec2))
     out.append(("daemon: sns resets for 12 s", daemon_sns))
     out.append(("daemon: SIGTERM while a revoke is in flight", daemon_sigterm_revoke))
+    out.append(("daemon: SIGTERM while a LookupEvents hangs: a stop, not an error",
+                daemon_sigterm_lookup))
     out.append(("daemon: imds refresh fails, old credentials kept", daemon_imds_refresh))
     out.append(("daemon: a slow STS for prod holds up no other account", daemon_sts_slow))
     return out
