@@ -123,8 +123,18 @@ sleep_interruptible(long ms)
 static void
 watchdog_ping(struct daemon *d)
 {
-	if (d->watchdog)
-		sd_notify(0, "WATCHDOG=1");
+	long now;
+
+	if (!d->watchdog)
+		return;
+	/* Called for every event and every wait: one datagram to PID 1 a
+	 * second is plenty, or four per interval if that is shorter. */
+	now = sg_mono_ms();
+	if (d->watchdog_sent != 0 && now - d->watchdog_sent <
+	    d->watchdog_every)
+		return;
+	d->watchdog_sent = now;
+	sd_notify(0, "WATCHDOG=1");
 }
 
 static void
@@ -2169,6 +2179,8 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	d.state_dir = daemon_state_dir(opts, cfg);
 	d.state_ok = true;
 	d.watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
+	d.watchdog_every = d.watchdog && wd_usec / 4000 < 1000 ?
+	    (long)(wd_usec / 4000) : 1000;
 	digest_init(&d.digest);
 
 	if (mkdir(d.state_dir, 0700) == -1 && errno != EEXIST)
@@ -2273,6 +2285,8 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 				break;
 			if (d.watchdog && (long)(wd_usec / 2000) < wake - now)
 				wake = now + (long)(wd_usec / 2000);
+			/* Before a sleep of up to half the period: always. */
+			d.watchdog_sent = 0;
 			watchdog_ping(&d);
 			/* An AssumeRole may still be on its way: take its
 			 * answer while waiting (a second at a time, so a

@@ -127,6 +127,8 @@ struct daemon {
 	time_t			 last_poll;
 	char			 last_error[256];
 	bool			 watchdog;
+	long			 watchdog_sent;	/* monotonic ms, 0: never */
+	long			 watchdog_every; /* at most one ping per (ms) */
 };
 
 /* Set by the signal handlers (daemon.c). */
