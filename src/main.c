@@ -9,6 +9,7 @@
 #include "creds.h"
 #include "daemon.h"
 #include "log.h"
+#include "util.h"
 
 #define DEFAULT_CONFIG	"/etc/sgguard.ini"
 
@@ -155,6 +156,15 @@ main(int argc, char *argv[])
 			    cfg->profile_line, cfg->profile, err);
 			config_free(cfg);
 			return SG_EXIT_CONFIG;
+		}
+		/* What the command line sets wins, here as in a run. */
+		if (opts.log_level != -1) {
+			cfg->log_level = opts.log_level;
+			cfg->log_level_set = true;
+		}
+		if (opts.state_dir != NULL) {
+			free(cfg->state_dir);
+			cfg->state_dir = xstrdup(opts.state_dir);
 		}
 		/* One screen, unless asked for everything. */
 		config_print_summary(cfg, opts.dry_run, opts.log_level ==

@@ -188,6 +188,10 @@ def check_one_screen():
         r = sgguard("-t", "--log-level", "debug", "-c", path)
         assert r.returncode == 0, r
         assert sum(1 for ln in r.stdout.splitlines() if ln.startswith("  sg-")) == 101, r.stdout
+        # The command line wins over the file in the summary too.
+        assert "log_level: debug" in r.stdout.splitlines(), r.stdout
+        r = sgguard("-t", "--state-dir", "/srv/sgguard-state", "-c", path)
+        assert "state_dir: /srv/sgguard-state" in r.stdout.splitlines(), r.stdout
     finally:
         os.unlink(path)
 
