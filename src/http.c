@@ -31,7 +31,9 @@
 
 #define HTTP_CONNECT_TIMEOUT_MS	5000
 #define HTTP_TOTAL_TIMEOUT_MS	30000
-#define HTTP_MAX_RESPONSE	(8u * 1024 * 1024)
+/* A LookupEvents page is at most 50 records of up to 256 KB each, JSON
+ * escaped inside the page: about 14 MB at worst. */
+#define HTTP_MAX_RESPONSE	(16u * 1024 * 1024)
 #define HTTP_POOL_MAX		16	/* idle easy handles kept */
 #define HTTP_MAX_HOST_CONNS	8	/* per host: AWS endpoints are few */
 #define HTTP_MAX_TOTAL_CONNS	256

@@ -427,6 +427,11 @@ def too_large():
     with Stub([("respond", 200, None, b"y" * 999)]) as s:
         r = run(DESCRIBE, s.url, SGGUARD_HTTP_MAX_RESPONSE=1000)
     assert r.rc == 0 and "OK 200" in r.out, r
+    # The default cap takes a page of 50 records of CloudTrail's largest
+    # size (256 KB each, escaped): 14 MB.
+    with Stub([("respond", 200, None, b"z" * (14 * 1024 * 1024))]) as s:
+        r = run(DESCRIBE, s.url)
+    assert r.rc == 0 and "OK 200" in r.out, r
 
 
 @case("a truncated body (Content-Length larger than sent): kind=transport, retried")
