@@ -949,8 +949,10 @@ publish_digest(struct daemon *d, size_t i, struct sg_aws_error *err)
 		if (has_prefix(d->state.pending[j].event_id, key))
 			n++;
 	buf_init(&body);
-	buf_printf(&body, "digest: %zu notification%s for this group within "
-	    "a minute, folded into one\n", n, n == 1 ? "" : "s");
+	/* The same first line as digest_format()'s. */
+	buf_printf(&body, "digest: %zu notification%s folded: more than %d "
+	    "for this group within %d seconds\n", n, n == 1 ? "" : "s",
+	    SG_DIGEST_LIMIT, SG_DIGEST_WINDOW);
 	if ((sep = strchr(region_group, '/')) != NULL)
 		buf_printf(&body, "region: %.*s\ngroup_id: %s\n",
 		    (int)(sep - region_group), region_group, sep + 1);

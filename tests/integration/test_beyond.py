@@ -1009,6 +1009,9 @@ def digest():
         folded = [ln.split()[1] for ln in body_lines(dg) if ln.startswith("event: ")]
         print("# digest body: %r" % body_lines(dg))
         assert len(folded) == 2, body_lines(dg)
+        # The first line as sgguard(8) shows it.
+        assert body_lines(dg)[0] == ("digest: 2 notifications folded: more than 10 for this "
+                                     "group within 60 seconds"), body_lines(dg)
         assert sorted(single + folded) == sorted(ids), (single, folded, ids)
         for ln in body_lines(dg):
             if ln.startswith("event: "):
