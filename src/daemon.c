@@ -2170,9 +2170,10 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	struct daemon d;
 	struct sg_creds c;
 	uint64_t wd_usec;
-	char err[2048];
+	char err[2048], setup_error[sizeof(d.last_error)];
 	long next_poll, next_drift = 0, now, wake;
 	int r, rc, attempt;
+	bool setup_ok;
 
 	memset(&d, 0, sizeof(d));
 	d.opts = opts;
@@ -2241,8 +2242,14 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	 * good: the set-up below may wait on other accounts' STS. */
 	sd_notify(0, "READY=1");
 	/* Baselines kept from an earlier run stay: changes made while
-	 * sgguard was down are judged against them, not absorbed. */
+	 * sgguard was down are judged against them, not absorbed. What
+	 * fails here (a tag search, a baseline read) counts for --once as
+	 * much as what fails in the cycle. */
+	d.cycle_ok = true;
+	d.last_error[0] = '\0';
 	guard_setup(&d, false);
+	setup_ok = d.cycle_ok;
+	sg_strlcpy(setup_error, d.last_error, sizeof(setup_error));
 
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_STARTED },
@@ -2314,8 +2321,14 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		publish_pending(&d, false);
 	commit(&d);
 	rc = SG_EXIT_OK;
-	if (opts->once && (!d.cycle_ok || !d.state_ok))
+	if (opts->once && (!setup_ok || !d.cycle_ok || !d.state_ok)) {
 		rc = SG_EXIT_FAIL;
+		/* The one line that names why (the contract). */
+		log_msg(LOG_ERR, NULL, "--once: not everything could be done: "
+		    "%s", d.last_error[0] != '\0' ? d.last_error :
+		    setup_error[0] != '\0' ? setup_error :
+		    "the state could not be saved");
+	}
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_STOPPED },
 	    "sgguard stopped: %lu event%s seen, %lu rule%s reverted",

@@ -330,6 +330,8 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			    "baseline (drift, restore and putting modified "
 			    "rules back need ec2:DescribeSecurityGroupRules)",
 			    pl->key, n, n == 1 ? "" : "s", why);
+			set_error(d, "DescribeSecurityGroupRules %s: %.160s",
+			    pl->key, why);
 			free(ids);
 			continue;
 		}

@@ -628,6 +628,8 @@ def aws_cell(svc, name):
         assert re.search(r"not published .*; trying again in 60 s", r.stderr), r.stderr
         assert st["pending"][0]["attempts"] == 1, st["pending"]
     assert r.returncode == 1, "--once under a %s fault must exit 1, got %d" % (svc, r.returncode)
+    # The contract: every non-zero exit prints one line naming the cause.
+    assert re.search(r": error: --once: not everything could be done: \S", r.stderr), r.stderr
     if svc == "sns":
         guard.make_pending_due()      # the retry is due later: as time would
     # (d)
@@ -1060,6 +1062,32 @@ def ec2_denied_partly_cell():
     assert "failed: tcp 22 0.0.0.0/0" in lines and "revoked: tcp 2222 0.0.0.0/0" in lines, lines
 
 
+def once_setup_fails_cell():
+    """--once: a tag search and a baseline read that fail before the cycle
+    make the run exit 1 too, with one error line naming why."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    guard = Guard(g)
+    guard.more = "restore = yes\n[groups tag:FaultCell=yes]\nregions = %s\n" % REGION
+    guard.write_config()
+    guard.seed(int(time.time()) - 60)
+    for action in ("DescribeSecurityGroups", "DescribeSecurityGroupRules"):
+        aws.fault(service="ec2", action=action, mode="error",
+                  error={"code": "Unavailable", "status": 503}, count=-1)
+    try:
+        r = guard.once()
+    finally:
+        aws.clear_faults()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 1, r.returncode
+    errs = [ln for ln in r.stderr.splitlines() if ": error: " in ln]
+    assert len(errs) == 1 and re.search(r"error: --once: not everything could be done: "
+                                        r"DescribeSecurityGroup", errs[0]), r.stderr
+    # Once EC2 answers, the same run exits 0.
+    r = guard.once()
+    assert r.returncode == 0, r.returncode
+
+
 def unknown_answer(port):
     """EC2's answer when it found no rule of the form it was given."""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<RevokeSecurityGroupIngressResponse '
@@ -1381,6 +1409,8 @@ def cells():
                 sns_breaker_cell))
     out.append(("cloudtrail LookupEvents: the same NextToken again: the window fails, "
                 "--once ends", cloudtrail_token_loop_cell))
+    out.append(("ec2 DescribeSecurityGroups/Rules fail before the cycle: --once exits 1, "
+                "one error line", once_setup_fails_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: one rule of two refused: the log names "
                 "both parts", ec2_denied_partly_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: unknownIpPermissionSet: FAILED while the "
