@@ -25,6 +25,7 @@ struct sg_revoke_result {
 	 * or answered return=false. They may be gone already, or the
 	 * recorded form may not match the rule: the caller checks. */
 	bool			 unconfirmed;
+	bool			 group_gone;	/* InvalidGroup.NotFound */
 	char			 error[768];	/* why, when not DONE */
 	enum sg_aws_error_kind	 kind;		/* of that failure */
 };

@@ -1281,6 +1281,7 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 			    "rule%s on %s (%s) added by %s: %s%s", ev->event_id,
 			    plan.nrevoke, plan.nrevoke == 1 ? "" : "s",
 			    ev->group_id, ev->region, f->principal, rules,
+			    res.group_gone ? " (the group no longer exists)" :
 			    res.gone ? " (some were already gone)" : "");
 			d->reverted += plan.nrevoke;
 			/* Never intended: out of the baseline too, or a

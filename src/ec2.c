@@ -239,6 +239,16 @@ ec2_revoke(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 		res->unconfirmed = unknown > 0 || ret_false;
 		return;
 	}
+	/* The group itself is gone (deleted since the record): so are its
+	 * rules. Its record came from this account and region, so this is
+	 * not a group looked for in the wrong place. */
+	if (sg_streq(err.code, "InvalidGroup.NotFound")) {
+		for (i = 0; i < n; i++)
+			res->ok[i] = true;
+		res->gone = (int)n;
+		res->group_gone = true;
+		return;
+	}
 	/*
 	 * One missing rule fails the whole call; then, and after any other
 	 * refusal of a multi-rule call, go rule by rule so that every rule

@@ -1088,6 +1088,24 @@ def once_setup_fails_cell():
     assert r.returncode == 0, r.returncode
 
 
+def group_deleted_cell():
+    """The group was deleted before the revert (InvalidGroup.NotFound): its
+    rules are gone with it, which counts as reverted, not FAILED."""
+    w, g = setup_cell()
+    aws = w["aws"]
+    guard = Guard(g)
+    guard.seed(int(time.time()) - 60)
+    ev = mallory_adds(g)
+    aws.client("ec2").delete_security_group(GroupId=g)
+    r = guard.once()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, r.returncode
+    assert re.search(r"event %s: reverted 1 rule on %s .*\(the group no longer exists\)"
+                     % (ev, g), r.stderr), r.stderr
+    subjects = [m["subject"].split()[1] for m in messages_for(g)]
+    assert "FAILED" not in subjects and "AUTO-MITIGATED" in subjects, subjects
+
+
 def unknown_answer(port):
     """EC2's answer when it found no rule of the form it was given."""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<RevokeSecurityGroupIngressResponse '
@@ -1411,6 +1429,8 @@ def cells():
                 "--once ends", cloudtrail_token_loop_cell))
     out.append(("ec2 DescribeSecurityGroups/Rules fail before the cycle: --once exits 1, "
                 "one error line", once_setup_fails_cell))
+    out.append(("ec2 RevokeSecurityGroupIngress: the group was deleted meanwhile: reverted, "
+                "not FAILED", group_deleted_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: one rule of two refused: the log names "
                 "both parts", ec2_denied_partly_cell))
     out.append(("ec2 RevokeSecurityGroupIngress: unknownIpPermissionSet: FAILED while the "
