@@ -49,6 +49,9 @@
  * at a NextToken that came before, LookupEvents is not making progress
  * and the window is read again next cycle. */
 #define LOOKUP_PAGES_MAX	1000
+/* How far a saved cursor may be ahead of the clock before it counts as
+ * the clock having gone back (seconds). */
+#define CLOCK_SLACK		5
 /* A stop request lets the call in flight finish for at most this long. */
 #define STOP_GRACE_MS		3000
 /* The longest a cycle waits for another account's first keys (STS
@@ -609,6 +612,8 @@ poller_reset(struct poller *p)
 	free(p->next_token);
 	p->next_token = NULL;
 	p->ntokens = 0;
+	p->server_time = 0;
+	p->rewind = false;
 	p->name_idx = 0;
 	p->in_flight = p->done = p->failed = false;
 	p->requests = 0;
@@ -747,6 +752,8 @@ on_page(struct sg_aws_response *resp, void *arg)
 	size_t skipped, i;
 
 	p->in_flight = false;
+	if (resp->server_time > p->server_time)
+		p->server_time = resp->server_time;
 	if (resp->err.kind != SG_AWS_OK && got_stop) {
 		/* A stop, not a failure: the cursor stays. */
 		log_info("CloudTrail LookupEvents in %s cut short: sgguard is "
@@ -1794,7 +1801,13 @@ poller_finish(struct daemon *d, struct poller *p)
 		 * nor loses a queued notification. */
 		commit(d);
 	}
-	if (cursor > state_cursor(&d->state, p->key))
+	/* AWS's clock is the one CloudTrail stamps events with: a cursor
+	 * past AWS's time (this clock runs ahead) would skip what it
+	 * delivers late once the clock is set right. */
+	if (p->server_time > 0 && p->server_time < cursor &&
+	    p->server_time >= p->start)
+		cursor = p->server_time;
+	if (cursor > state_cursor(&d->state, p->key) || p->rewind)
 		state_set_cursor(&d->state, p->key, cursor);
 }
 
@@ -1939,6 +1952,20 @@ cycle(struct daemon *d)
 		cursor = state_cursor(&d->state, p->key);
 		/* No cursor yet: protect from now - lookback. */
 		p->start = (cursor ? cursor : now) - d->cfg->lookback;
+		if (cursor > now + CLOCK_SLACK) {
+			/* Saved by a clock that was ahead of this one: it
+			 * went back at least that far. Read that much more,
+			 * and let the cursor come back to the present. */
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .region = p->region }, "CloudTrail %s: the cursor "
+			    "is %lld s ahead of the clock (the clock went "
+			    "back); reading %lld s more than lookback", p->key,
+			    (long long)(cursor - now),
+			    (long long)(cursor - now));
+			p->start = now - d->cfg->lookback - (cursor - now);
+			p->rewind = true;
+		}
 		if (p->start < now - MAX_WINDOW)
 			p->start = now - MAX_WINDOW;
 		if (p->start > now)

@@ -67,6 +67,8 @@ struct poller {
 	const char		*names[8];	/* event names to ask for */
 	size_t			 nnames;
 	time_t			 start, end;	/* the window, inclusive */
+	time_t			 server_time;	/* AWS's Date, newest answer */
+	bool			 rewind;	/* cursor was ahead of the clock */
 	size_t			 name_idx;
 	char			*next_token;
 	uint64_t		*tokens;	/* hashes of this name's tokens */

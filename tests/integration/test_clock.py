@@ -101,16 +101,16 @@ def sanitizer_build():
 
 
 class Guard:
-    def __init__(self, group, poll=5):
+    def __init__(self, group, poll=5, lookback=900):
         self.group = group
         self.dir = tempfile.mkdtemp(prefix="sgguard-clock-")
         self.state = os.path.join(self.dir, "state")
         self.config = os.path.join(self.dir, "sgguard.ini")
         with open(self.config, "w") as f:
-            f.write("[sgguard]\npoll_interval = %d\nlookback = 900\n"
+            f.write("[sgguard]\npoll_interval = %d\nlookback = %d\n"
                     "[aws]\nregion = %s\nendpoint_url = %s\n[notify]\ntopic_arn = %s\n"
                     "[group %s]\nallow = tcp 443 0.0.0.0/0\n"
-                    % (poll, REGION, W["aws"].endpoint, W["topic"], group))
+                    % (poll, lookback, REGION, W["aws"].endpoint, W["topic"], group))
         os.makedirs(self.state, mode=0o700)
         self.c0 = int(time.time()) - 60
         with open(self.path, "w") as f:
@@ -199,6 +199,57 @@ def ahead():
 @case("clock 30 min behind (libfaketime): the same, 'behind'")
 def behind():
     faked_once("-30m", "behind")
+
+
+@case("a run with the clock 50 s ahead, then the clock set right: a record CloudTrail "
+      "delivers late is still acted on (the cursor keeps to AWS's Date)")
+def ahead_then_right():
+    world()
+    faketime_lib()
+    g = new_group()
+    guard = Guard(g, lookback=60)
+    W["aws"].config(delivery_delay=15)
+    try:
+        t0 = time.time()
+        ev = mallory_adds(g)
+        # 11 s later, 50 s ahead: by this clock the window ends at t0 + 61,
+        # and t0 + 61 - lookback is past the event; the record is not
+        # delivered yet.
+        time.sleep(max(0.0, t0 + 11 - time.time()))
+        r = guard.once("+50s")
+        no_crash(r.returncode, r.stderr)
+        assert r.returncode == 0, r.returncode
+        cur = guard.read()["cursors"]["default/%s" % REGION]
+        assert cur <= time.time() + 1, "cursor %d is %.0f s ahead of AWS's time" % (
+            cur, cur - time.time())
+        time.sleep(max(0.0, t0 + 16.5 - time.time()))
+        r = guard.once()
+        assert r.returncode == 0, r.returncode
+        assert ev in guard.read()["handled"], guard.read()
+        assert 22 not in open_ports(g)
+    finally:
+        W["aws"].config(delivery_delay=0)
+
+
+@case("a cursor saved ahead of the clock (it went back an hour): read that much more, "
+      "act on what is there, and the cursor comes back")
+def cursor_ahead():
+    world()
+    g = new_group()
+    guard = Guard(g, lookback=60)
+    ev = mallory_adds(g)
+    ahead = int(time.time()) + 3600
+    with open(guard.path, "w") as f:
+        json.dump({"version": 1, "cursors": {"default/%s" % REGION: ahead},
+                   "handled": {}, "pending": []}, f)
+    r = guard.once()
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, r.returncode
+    assert re.search(r"warning: CloudTrail default/%s: the cursor is 3[56]\d\d s ahead of the "
+                     r"clock \(the clock went back\)" % REGION, r.stderr), r.stderr
+    assert 22 not in open_ports(g)
+    assert ev in guard.read()["handled"]
+    assert guard.read()["cursors"]["default/%s" % REGION] <= time.time() + 1
 
 
 @case("daemon with a clock 30 min ahead keeps running, says why every cycle, no tight loop")
