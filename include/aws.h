@@ -117,6 +117,7 @@ struct sg_aws_response {
 	struct sg_buf		 body;		/* last attempt's body */
 	char			 request_id[128];
 	time_t			 server_time;	/* Date header; 0: none */
+	char			 access_key_id[32]; /* signed the last attempt */
 	int			 attempts;
 	long			 elapsed_ms;	/* submission to completion */
 };

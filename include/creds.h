@@ -102,6 +102,11 @@ int	 creds_get(struct sg_creds_provider *, time_t now,
 /* creds_get with the provider as void *arg: the aws layer's callback. */
 int	 creds_callback(void *arg, time_t now, struct sg_creds *out,
 	    char *err, size_t errlen);
+/* AWS answered that the temporary credentials signed with access_key_id
+ * have expired (ExpiredToken) before their Expiration: if they are the
+ * cached ones, the next creds_get() looks for new ones (at the usual
+ * pace). True when they were. */
+bool	 creds_rejected(struct sg_creds_provider *, const char *access_key_id);
 
 /*
  * The time from which credentials fetched at fetched, expiring at

@@ -120,6 +120,11 @@ int	 sts_refresh_start(struct sg_sts_provider *, time_t now);
 bool	 sts_in_flight(const struct sg_sts_provider *);
 /* Cached credentials usable at now (what sts_callback() would give). */
 bool	 sts_has_credentials(const struct sg_sts_provider *, time_t now);
+/* AWS answered that the credentials signed with access_key_id have
+ * expired (ExpiredToken) before the time STS gave: if they are the cached
+ * ones, take them as gone and assume the role again at the next chance.
+ * True when they were. */
+bool	 sts_rejected(struct sg_sts_provider *, const char *access_key_id);
 /* The sg_creds_fn for the account's client (arg: the provider). Never
  * blocks, never calls STS. */
 int	 sts_callback(void *arg, time_t now, struct sg_creds *out, char *err,

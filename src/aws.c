@@ -597,6 +597,9 @@ call_start(struct sg_aws *a, struct aws_call *c, long now_ms)
 		goto out;
 	}
 
+	/* Which key signed it: an ExpiredToken answer names these. */
+	sg_strlcpy(c->resp.access_key_id, cr.access_key_id,
+	    sizeof(c->resp.access_key_id));
 	hdrs[nh++] = (struct sg_kv){ "Host", c->ep.host };
 	hdrs[nh++] = (struct sg_kv){ "Content-Type",
 	    c->target != NULL ? ctype_json : ctype_query };

@@ -52,6 +52,7 @@ struct sg_creds_provider {
 	bool		 have_attempt;
 	time_t		 last_attempt;	/* paces lookups */
 	bool		 warned;	/* kept stale ones, said so */
+	bool		 rejected;	/* AWS called the cached ones expired */
 };
 
 static const char *
@@ -1320,7 +1321,7 @@ creds_get(struct sg_creds_provider *p, time_t now, struct sg_creds *out,
 	struct sg_creds fresh;
 	char when[32], ferr[2048];
 
-	if (p->have_cache && !creds_needs_refresh(p->fetched,
+	if (p->have_cache && !p->rejected && !creds_needs_refresh(p->fetched,
 	    p->cache.expiration, now))
 		goto cached;
 	/* Pace lookups while the cached ones still do. */
@@ -1355,6 +1356,7 @@ creds_get(struct sg_creds_provider *p, time_t now, struct sg_creds *out,
 		p->fetched = now;
 		p->have_cache = true;
 		p->warned = false;
+		p->rejected = false;
 		creds_wipe(&fresh);
 		goto cached;
 	}
@@ -1374,6 +1376,17 @@ creds_get(struct sg_creds_provider *p, time_t now, struct sg_creds *out,
 cached:
 	*out = p->cache;
 	return 0;
+}
+
+bool
+creds_rejected(struct sg_creds_provider *p, const char *access_key_id)
+{
+	/* Keys without an expiry (environment, files) do not go stale. */
+	if (!p->have_cache || p->rejected || p->cache.expiration == 0 ||
+	    strcmp(p->cache.access_key_id, access_key_id) != 0)
+		return false;
+	p->rejected = true;
+	return true;
 }
 
 int

@@ -242,6 +242,30 @@ account_creds(void *arg, time_t now, struct sg_creds *out, char *err,
 	return 0;
 }
 
+/* AWS answered that the temporary keys of a call have expired, before
+ * the time their source gave: get new ones rather than use them until
+ * that time (each call failing meanwhile). */
+static void
+keys_expired(struct daemon *d, const struct account *a,
+    const struct sg_aws_response *resp)
+{
+	bool fresh;
+
+	if (resp->err.kind != SG_AWS_ERR_AUTH ||
+	    strncmp(resp->err.code, "ExpiredToken", 12) != 0 ||
+	    resp->access_key_id[0] == '\0')
+		return;
+	fresh = a != NULL && a->sts != NULL ?
+	    sts_rejected(a->sts, resp->access_key_id) :
+	    creds_rejected(d->creds, resp->access_key_id);
+	if (fresh)
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_CREDENTIALS },
+		    "credentials: AWS says access key %s has expired (%s) "
+		    "before its expiry time; getting new ones",
+		    resp->access_key_id, resp->err.code);
+}
+
 /* Sign req with the account's credentials. */
 void
 account_sign(const struct account *a, struct sg_aws_request *req)
@@ -512,6 +536,8 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 	account_sign(a, &req);
 	rc = aws_call(d->aws, &req, &resp);
 	*err = resp.err;
+	if (rc == -1)
+		keys_expired(d, a, &resp);
 	if (rc == 0 && body != NULL) {
 		buf_free(body);
 		*body = resp.body;
@@ -762,6 +788,7 @@ on_page(struct sg_aws_response *resp, void *arg)
 		return;
 	}
 	if (resp->err.kind != SG_AWS_OK) {
+		keys_expired(p->d, p->acct, resp);
 		awserr_format(&resp->err, err, sizeof(err));
 		poller_fail(p, err);
 		return;

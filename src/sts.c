@@ -43,6 +43,7 @@ struct sg_sts_provider {
 	bool		 warned;	/* kept the old ones, said so */
 	bool		 in_flight;	/* an AssumeRole call is pending */
 	bool		 waiting;	/* inside sts_get(), waiting for it */
+	bool		 rejected;	/* AWS called the cached ones expired */
 	time_t		 call_now;	/* now of the call in flight */
 	unsigned	 requests;
 	char		 last_err[STS_ERR_MAX];
@@ -623,6 +624,7 @@ sts_settle(struct sg_sts_provider *p, int ok, struct sg_creds *fresh,
 		p->cache = *fresh;
 		p->have_cache = true;
 		p->fetched = now;
+		p->rejected = false;
 		p->failed = false;
 		p->warned = false;
 		p->last_err[0] = '\0';
@@ -725,7 +727,7 @@ sts_refresh_start(struct sg_sts_provider *p, time_t now)
 
 	if (p->in_flight)
 		return 1;
-	if (p->have_cache &&
+	if (p->have_cache && !p->rejected &&
 	    !sts_needs_refresh(p->fetched, p->cache.expiration, now))
 		return 0;
 	if (sts_paced(p, now))
@@ -767,7 +769,17 @@ sts_in_flight(const struct sg_sts_provider *p)
 bool
 sts_has_credentials(const struct sg_sts_provider *p, time_t now)
 {
-	return p->have_cache && sts_usable(&p->cache, now);
+	return p->have_cache && !p->rejected && sts_usable(&p->cache, now);
+}
+
+bool
+sts_rejected(struct sg_sts_provider *p, const char *access_key_id)
+{
+	if (!p->have_cache || p->rejected ||
+	    strcmp(p->cache.access_key_id, access_key_id) != 0)
+		return false;
+	p->rejected = true;
+	return true;
 }
 
 int

@@ -874,6 +874,42 @@ def daemon_sts_slow():
     assert "tcp 22 0.0.0.0/0" not in rules_of(g, creds=STS_ROOT)
 
 
+def daemon_sts_expired_early():
+    """AWS calls [account prod]'s assumed-role keys expired (ExpiredToken)
+    long before the Expiration STS gave: the role is assumed again at once,
+    not after that hour, and prod is guarded again."""
+    aws, g, d, guard, c0 = two_accounts()
+    guard.start()
+    try:
+        guard.wait_log(r"started", timeout=10)
+        # A first whole cycle with prod's keys.
+        guard.wait_log(r"account prod|started", timeout=10)
+        deadline = time.monotonic() + 15
+        while len(aws.requests(service="cloudtrail", action="LookupEvents")) < 6:
+            assert time.monotonic() < deadline, "no first cycle"
+            time.sleep(0.1)
+        t = time.time()
+        aws.fault(service="cloudtrail", action="LookupEvents", mode="error",
+                  error={"code": "ExpiredTokenException", "status": 400,
+                         "message": "The security token included in the request is expired"},
+                  count=4)    # both accounts' pollers: one each per cycle
+        guard.wait_log(r"warning: credentials: AWS says access key \S+ has expired "
+                       r"\(ExpiredTokenException\) before its expiry time; getting new ones",
+                       timeout=20)
+        deadline = time.monotonic() + 15
+        while not aws.requests(service="sts", action="AssumeRole", since=t):
+            assert time.monotonic() < deadline, "the role was not assumed again"
+            time.sleep(0.1)
+        ev = mallory_adds(g, creds=STS_MALLORY)
+        guard.wait_log(r"reverted 1 rule on %s" % g, timeout=25)
+    finally:
+        aws.clear_faults()
+        rc, out = guard.stop()
+    no_crash(rc, out)
+    assert rc == 0, rc
+    assert ev in guard.read_state()["handled"]
+
+
 def once_under(guard, svc, name):
     """guard.once() with fault NAME on every call of svc's action: (the
     run, the requests that action saw), no crash asserted."""
@@ -1446,6 +1482,8 @@ def cells():
                 daemon_sigterm_lookup))
     out.append(("daemon: imds refresh fails, old credentials kept", daemon_imds_refresh))
     out.append(("daemon: a slow STS for prod holds up no other account", daemon_sts_slow))
+    out.append(("daemon: prod's assumed-role keys called expired early: assumed again at once",
+                daemon_sts_expired_early))
     return out
 
 
