@@ -205,8 +205,8 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				.revoked = now_rules, .nrevoked = n,
 				.note = wait ? "not attributed by CloudTrail "
 				    "within lookback" : "found by the drift "
-				    "check; who made it follows once "
-				    "CloudTrail delivers the record",
+				    "check; who made it follows if CloudTrail "
+				    "delivers a record of it",
 			};
 			struct sg_revoke_result res;
 			struct sg_log_fields f = { .group_id = g->id,
@@ -274,10 +274,12 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    "check",
 			};
 			struct sg_kvlist params = { 0 };
-			char done[96];
+			char done[1200];
 
+			rules_text(was, note.nrestored, list, sizeof(list));
 			snprintf(done, sizeof(done), "put %zu modified rule%s "
-			    "back", dd->nmodified, dd->nmodified == 1 ? "" : "s");
+			    "back: %s", dd->nmodified, dd->nmodified == 1 ? "" :
+			    "s", list);
 			ec2params_modify(g->id, dd->was, dd->nmodified,
 			    &params);
 			drift_fix(d, p, g, SG_MODIFY_RULES_ACTION, &params,
@@ -299,10 +301,12 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    "check",
 			};
 			struct sg_kvlist params = { 0 };
-			char done[96];
+			char done[1200];
 
+			rules_text(back, note.nrestored, list, sizeof(list));
 			snprintf(done, sizeof(done), "restored %zu baseline "
-			    "rule%s", dd->nmissing, dd->nmissing == 1 ? "" : "s");
+			    "rule%s: %s", dd->nmissing, dd->nmissing == 1 ? "" :
+			    "s", list);
 			ec2params_authorize(g->id, dd->missing, dd->nmissing,
 			    &params);
 			if (!drift_fix(d, p, g, k == 1 ?

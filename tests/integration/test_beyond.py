@@ -766,6 +766,8 @@ def drift_restore_attributed():
         guard.wait("the drift restore", lambda: "tcp 8080-8080 10.0.0.0/8" in rules_of(g),
                    10, 0.05)
         guard.wait("the drift message", lambda: messages_for(g), 10)
+        guard.wait_log(r"drift on %s \(%s\): restored 1 baseline rule: tcp 8080 10\.0\.0\.0/8"
+                       % (g, REGION), 5)
         # A reload before the record comes keeps what drift did.
         guard.proc.send_signal(signal.SIGHUP)
         guard.wait_log(r"configuration reloaded", 10)
