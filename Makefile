@@ -105,7 +105,7 @@ check: deps
 	@# of the suite's time is spent waiting (timeouts, the local AWS).
 	@$(MAKE) --no-print-directory tests BUILD=build
 	@$(MAKE) --no-print-directory tests BUILD=build/san SAN=1
-	@SGGUARD_TREES=2 $(MAKE) --no-print-directory -j2 test-plain test-san || true
+	@SGGUARD_TREES=2 SGGUARD_LANES=2 $(MAKE) --no-print-directory -j2 test-plain test-san || true
 	@tests/run-tests --summarize build/results
 
 # Debian packages the build and the tests need. Installed with apt-get when

@@ -2376,19 +2376,19 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 		publish_pending(&d, false);
 	commit(&d);
 	rc = SG_EXIT_OK;
-	if (opts->once && (!setup_ok || !d.cycle_ok || !d.state_ok)) {
+	if (opts->once && (!setup_ok || !d.cycle_ok || !d.state_ok))
 		rc = SG_EXIT_FAIL;
-		/* The one line that names why (the contract). */
-		log_msg(LOG_ERR, NULL, "--once: not everything could be done: "
-		    "%s", d.last_error[0] != '\0' ? d.last_error :
-		    setup_error[0] != '\0' ? setup_error :
-		    "the state could not be saved");
-	}
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_STOPPED },
 	    "sgguard stopped: %lu event%s seen, %lu rule%s reverted",
 	    d.events_seen, d.events_seen == 1 ? "" : "s", d.reverted,
 	    d.reverted == 1 ? "" : "s");
+	/* The one line that names why (the contract), last. */
+	if (rc == SG_EXIT_FAIL)
+		log_msg(LOG_ERR, NULL, "--once: not everything could be done: "
+		    "%s", d.last_error[0] != '\0' ? d.last_error :
+		    setup_error[0] != '\0' ? setup_error :
+		    "the state could not be saved");
 	daemon_free(&d);
 	return rc;
 }
