@@ -383,6 +383,14 @@ class Guard:
         return rc, out
 
 
+def wait_requests(aws, what, n=1, timeout=15, **filters):
+    """Wait until localaws has seen n requests matching filters."""
+    deadline = time.monotonic() + timeout
+    while len(aws.requests(**filters)) < n:
+        assert time.monotonic() < deadline, "waited %d s for %s" % (timeout, what)
+        time.sleep(0.05)
+
+
 def no_crash(rc, text):
     """(a): exit 0 or 1 (never a signal or an abort), no sanitizer report."""
     assert rc in (0, 1), "exit %r (signal or abort?)" % rc
@@ -879,15 +887,13 @@ def daemon_sts_expired_early():
     long before the Expiration STS gave: the role is assumed again at once,
     not after that hour, and prod is guarded again."""
     aws, g, d, guard, c0 = two_accounts()
+    t0 = time.time()
     guard.start()
     try:
         guard.wait_log(r"started", timeout=10)
-        # A first whole cycle with prod's keys.
-        guard.wait_log(r"account prod|started", timeout=10)
-        deadline = time.monotonic() + 15
-        while len(aws.requests(service="cloudtrail", action="LookupEvents")) < 6:
-            assert time.monotonic() < deadline, "no first cycle"
-            time.sleep(0.1)
+        # A first whole cycle, prod's keys in use.
+        wait_requests(aws, "a first cycle", 6, service="cloudtrail", action="LookupEvents",
+                      since=t0)
         t = time.time()
         aws.fault(service="cloudtrail", action="LookupEvents", mode="error",
                   error={"code": "ExpiredTokenException", "status": 400,
@@ -896,10 +902,8 @@ def daemon_sts_expired_early():
         guard.wait_log(r"warning: credentials: AWS says access key \S+ has expired "
                        r"\(ExpiredTokenException\) before its expiry time; getting new ones",
                        timeout=20)
-        deadline = time.monotonic() + 15
-        while not aws.requests(service="sts", action="AssumeRole", since=t):
-            assert time.monotonic() < deadline, "the role was not assumed again"
-            time.sleep(0.1)
+        wait_requests(aws, "the role assumed again", service="sts", action="AssumeRole",
+                      since=t)
         ev = mallory_adds(g, creds=STS_MALLORY)
         guard.wait_log(r"reverted 1 rule on %s" % g, timeout=25)
     finally:
@@ -908,6 +912,19 @@ def daemon_sts_expired_early():
     no_crash(rc, out)
     assert rc == 0, rc
     assert ev in guard.read_state()["handled"]
+
+
+def once_with_faults(guard, *specs, timeout=120):
+    """guard.once() with these localaws faults in place, cleared after;
+    no crash asserted."""
+    for spec in specs:
+        W["aws"].fault(**spec)
+    try:
+        r = guard.once(timeout=timeout)
+    finally:
+        W["aws"].clear_faults()
+    no_crash(r.returncode, r.stderr)
+    return r
 
 
 def once_under(guard, svc, name):
@@ -1041,15 +1058,11 @@ def cloudtrail_token_loop_cell():
     c0 = int(time.time()) - 60
     guard.seed(c0)
     ev = mallory_adds(g)
-    aws.fault(service="cloudtrail", action="LookupEvents", mode="respond", status=200,
-              content_type="application/x-amz-json-1.1",
-              body='{"Events":[],"NextToken":"SAME-TOKEN"}', count=-1)
     t = time.time()
-    try:
-        r = guard.once(timeout=60)
-    finally:
-        aws.clear_faults()
-    no_crash(r.returncode, r.stderr)
+    r = once_with_faults(guard, dict(
+        service="cloudtrail", action="LookupEvents", mode="respond", status=200,
+        content_type="application/x-amz-json-1.1",
+        body='{"Events":[],"NextToken":"SAME-TOKEN"}', count=-1), timeout=60)
     assert r.returncode == 1, r.returncode
     n = len(aws.requests(service="cloudtrail", action="LookupEvents", since=t))
     assert n == 2, "%d LookupEvents for a token loop (want 2: the repeat is the end)" % n
@@ -1078,15 +1091,10 @@ def ec2_denied_partly_cell():
     ev = [e["record"]["eventID"] for e in aws.events()
           if (e["record"] or {}).get("requestParameters", {}).get("groupId") == g][-1]
     # The call of both, then the first rule's own call: refused.
-    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="error",
-              error={"code": "UnauthorizedOperation", "status": 403,
-                     "message": "You are not authorized to perform this operation."},
-              count=2)
-    try:
-        r = guard.once()
-    finally:
-        aws.clear_faults()
-    no_crash(r.returncode, r.stderr)
+    r = once_with_faults(guard, dict(
+        service="ec2", action="RevokeSecurityGroupIngress", mode="error",
+        error={"code": "UnauthorizedOperation", "status": 403,
+               "message": "You are not authorized to perform this operation."}, count=2))
     assert r.returncode == 1, r.returncode
     assert rules_of(g) == {"tcp 22 0.0.0.0/0"}, rules_of(g)
     assert re.search(r"error: event %s: could not revert \[tcp 22 0\.0\.0\.0/0\] on %s .*"
@@ -1107,14 +1115,10 @@ def once_setup_fails_cell():
     guard.more = "restore = yes\n[groups tag:FaultCell=yes]\nregions = %s\n" % REGION
     guard.write_config()
     guard.seed(int(time.time()) - 60)
-    for action in ("DescribeSecurityGroups", "DescribeSecurityGroupRules"):
-        aws.fault(service="ec2", action=action, mode="error",
-                  error={"code": "Unavailable", "status": 503}, count=-1)
-    try:
-        r = guard.once()
-    finally:
-        aws.clear_faults()
-    no_crash(r.returncode, r.stderr)
+    r = once_with_faults(guard, *[dict(service="ec2", action=action, mode="error",
+                                       error={"code": "Unavailable", "status": 503}, count=-1)
+                                  for action in ("DescribeSecurityGroups",
+                                                 "DescribeSecurityGroupRules")])
     assert r.returncode == 1, r.returncode
     errs = [ln for ln in r.stderr.splitlines() if ": error: " in ln]
     assert len(errs) == 1 and re.search(r"error: --once: not everything could be done: "
@@ -1160,13 +1164,9 @@ def ec2_unknown_permission_cell():
     guard = Guard(g)
     guard.seed(int(time.time()) - 60)
     ev = mallory_adds(g)
-    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="respond",
-              status=200, content_type="text/xml;charset=UTF-8", body=unknown_answer(22))
-    try:
-        r = guard.once()
-    finally:
-        aws.clear_faults()
-    no_crash(r.returncode, r.stderr)
+    r = once_with_faults(guard, dict(
+        service="ec2", action="RevokeSecurityGroupIngress", mode="respond", status=200,
+        content_type="text/xml;charset=UTF-8", body=unknown_answer(22)))
     assert r.returncode == 1, r.returncode
     assert "tcp 22 0.0.0.0/0" in rules_of(g)
     (m,) = messages_for(g)
@@ -1180,12 +1180,9 @@ def ec2_unknown_permission_cell():
     # Gone already (an admin took it away first): reverted, as the contract says.
     ev2 = mallory_adds(g, port=23)
     aws.client("ec2").revoke_security_group_ingress(GroupId=g, IpPermissions=[tcp(23)])
-    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="respond",
-              status=200, content_type="text/xml;charset=UTF-8", body=unknown_answer(23))
-    try:
-        r = guard.once()
-    finally:
-        aws.clear_faults()
+    r = once_with_faults(guard, dict(
+        service="ec2", action="RevokeSecurityGroupIngress", mode="respond", status=200,
+        content_type="text/xml;charset=UTF-8", body=unknown_answer(23)))
     assert r.returncode == 0, r.returncode
     assert re.search(r"event %s: reverted .*already gone" % ev2, r.stderr), r.stderr
     msgs = messages_for(g)
@@ -1326,10 +1323,8 @@ def daemon_sigterm_revoke():
         guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"})
         guard.wait_log(r"started")
         ev = mallory_adds(g)
-        deadline = time.monotonic() + 15
-        while not aws.requests(service="ec2", action="RevokeSecurityGroupIngress", since=t):
-            assert time.monotonic() < deadline, "no revoke seen"
-            time.sleep(0.05)
+        wait_requests(aws, "a revoke", service="ec2", action="RevokeSecurityGroupIngress",
+                      since=t)
         time.sleep(0.3)
     finally:
         rc, out = guard.stop()
@@ -1356,10 +1351,8 @@ def daemon_sigterm_lookup():
     aws.fault(service="cloudtrail", action="LookupEvents", mode="hang", seconds=20, count=-1)
     try:
         guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"})
-        deadline = time.monotonic() + 15
-        while not aws.requests(service="cloudtrail", action="LookupEvents", since=t):
-            assert time.monotonic() < deadline, "no LookupEvents seen"
-            time.sleep(0.05)
+        wait_requests(aws, "a LookupEvents", service="cloudtrail", action="LookupEvents",
+                      since=t)
         time.sleep(0.3)
     finally:
         rc, out = guard.stop()
