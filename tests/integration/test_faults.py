@@ -1307,30 +1307,39 @@ def daemon_sns():
     assert len(messages_for(g)) == 1
 
 
-def daemon_sigterm_revoke():
-    """A stop request (systemctl stop/restart, an upgrade) while a revoke
-    is in flight: the call is cut after the 3 s grace. That says nothing
-    about the rule: the event must stay to be done after the restart, not
-    be given up as FAILED."""
-    w, g = setup_cell()
-    aws = w["aws"]
-    guard = Guard(g, poll=5)
-    guard.seed(int(time.time()) - 60)
-    aws.fault(service="ec2", action="RevokeSecurityGroupIngress", mode="hang", seconds=20,
-              count=-1)
+def stop_while_hanging(guard, service, action, then=None):
+    """Start the daemon with every SERVICE ACTION call hanging, run then()
+    (if any) once it is up, SIGTERM it as soon as such a call is in flight:
+    it must exit 0 without a crash. Returns (then()'s value, the log)."""
+    aws = W["aws"]
+    aws.fault(service=service, action=action, mode="hang", seconds=20, count=-1)
     t = time.time()
+    got = None
     try:
         guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"})
-        guard.wait_log(r"started")
-        ev = mallory_adds(g)
-        wait_requests(aws, "a revoke", service="ec2", action="RevokeSecurityGroupIngress",
-                      since=t)
+        if then is not None:
+            guard.wait_log(r"started")
+            got = then()
+        wait_requests(aws, "a %s call" % action, service=service, action=action, since=t)
         time.sleep(0.3)
     finally:
         rc, out = guard.stop()
         aws.clear_faults()
     no_crash(rc, out)
     assert rc == 0, rc
+    return got, out
+
+
+def daemon_sigterm_revoke():
+    """A stop request (systemctl stop/restart, an upgrade) while a revoke
+    is in flight: the call is cut after the 3 s grace. That says nothing
+    about the rule: the event must stay to be done after the restart, not
+    be given up as FAILED."""
+    w, g = setup_cell()
+    guard = Guard(g, poll=5)
+    guard.seed(int(time.time()) - 60)
+    ev, _ = stop_while_hanging(guard, "ec2", "RevokeSecurityGroupIngress",
+                               lambda: mallory_adds(g))
     st = guard.read_state()
     failed = [p["subject"] for p in st["pending"] if " FAILED " in p["subject"]]
     assert not failed and ev not in st["handled"], (
@@ -1343,22 +1352,10 @@ def daemon_sigterm_lookup():
     """systemctl stop while a LookupEvents call hangs: a stop, not an error
     (no error line, exit 0), and the cursor stays."""
     w, g = setup_cell()
-    aws = w["aws"]
     guard = Guard(g, poll=5)
     c0 = int(time.time()) - 60
     guard.seed(c0)
-    t = time.time()
-    aws.fault(service="cloudtrail", action="LookupEvents", mode="hang", seconds=20, count=-1)
-    try:
-        guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"})
-        wait_requests(aws, "a LookupEvents", service="cloudtrail", action="LookupEvents",
-                      since=t)
-        time.sleep(0.3)
-    finally:
-        rc, out = guard.stop()
-        aws.clear_faults()
-    no_crash(rc, out)
-    assert rc == 0, rc
+    _, out = stop_while_hanging(guard, "cloudtrail", "LookupEvents")
     assert ": error: " not in out, out
     assert re.search(r"info: CloudTrail LookupEvents in default/%s cut short: sgguard is "
                      r"stopping" % REGION, out), out
