@@ -372,7 +372,8 @@ describe_body(long status, const char *body, size_t len,
 	}
 	log_redact(raw, sizeof(raw));
 	more = i < len || strlen(raw) > EXCERPT;
-	raw[strlen(raw) > EXCERPT ? EXCERPT : strlen(raw)] = '\0';
+	if (strlen(raw) > EXCERPT)
+		raw[EXCERPT] = '\0';
 	log_sanitize(raw, safe, sizeof(safe));
 	snprintf(e->message, sizeof(e->message),
 	    "HTTP %ld without an AWS error document: %s%s", status, safe,

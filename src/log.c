@@ -298,8 +298,8 @@ hex_run(const char *p)
  * characters are there; so does any run of 64 or more hex digits (what a
  * signature is) that nothing else names.
  */
-static void
-redact(char *msg, size_t size)
+void
+log_redact(char *msg, size_t size)
 {
 	static const char *const markers[] = {
 		"Signature=", "X-Amz-Signature=", "x-amz-security-token:",
@@ -345,22 +345,15 @@ redact(char *msg, size_t size)
 			while (*e != '\0' && *e != ',' && *e != ' ' &&
 			    *e != '"' && *e != '&' && *e != ';')
 				e++;
-			if (e > v && (size_t)(e - v) >= rl) {
-				memcpy(v, repl, rl);
-				memmove(v + rl, e, strlen(e) + 1);
-			}
+			if (e > v && (size_t)(e - v) >= rl)
+				splice(msg, size, (size_t)(v - msg),
+				    (size_t)(e - v), repl);
 			start = v;
 			if (*start == '\0')
 				break;
 			start++;
 		}
 	}
-}
-
-void
-log_redact(char *s, size_t size)
-{
-	redact(s, size);
 }
 
 static void
@@ -392,7 +385,7 @@ journal_send(int level, const struct sg_log_fields *f, const char *msg)
 #define SAFE_FIELD(name, val) do {					\
 	if ((val) != NULL) {						\
 		log_sanitize((val), safe, sizeof(safe));		\
-		redact(safe, sizeof(safe));				\
+		log_redact(safe, sizeof(safe));			\
 		FIELD(name "=%s", safe);				\
 	}								\
 } while (0)
@@ -429,7 +422,7 @@ log_vmsg(int level, const struct sg_log_fields *f, const char *fmt,
 		return;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	log_sanitize(raw, msg, sizeof(msg));
-	redact(msg, sizeof(msg));
+	log_redact(msg, sizeof(msg));
 	if (log_sink != NULL)
 		log_sink(level, f, msg, log_sink_arg);
 	else if (log_to_journal)
