@@ -164,6 +164,8 @@ void	 groups_build(struct daemon *);
 ssize_t	 group_index(const struct daemon *, const char *region,
 	    const char *id);
 void	 discover(struct daemon *);
+void	 side_file_save(struct daemon *, const char *name, const char *what,
+	    char *text, bool *dirty, bool *unsaved);
 void	 baselines_save(struct daemon *);
 void	 baselines_load(struct daemon *);
 int	 read_rules(struct daemon *, const struct account *,

@@ -434,22 +434,8 @@ drift_load(struct daemon *d)
 void
 drift_save(struct daemon *d)
 {
-	char err[512], *text;
-
-	if (!d->drift_dirty)
-		return;
-	text = driftmem_serialize(d->drift, d->ndrift);
-	if (state_write_file(d->state_dir, DRIFT_FILE, text, err,
-	    sizeof(err)) == 0) {
-		d->drift_dirty = false;
-		d->drift_unsaved = false;
-	} else if (!d->drift_unsaved) {
-		/* Once per outage, like the state and the baselines. */
-		log_msg(LOG_ERR, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_STATE_ERROR },
-		    "cannot save the drift memory: %s; keeping it in memory "
-		    "and trying again", err);
-		d->drift_unsaved = true;
-	}
-	free(text);
+	if (d->drift_dirty)
+		side_file_save(d, DRIFT_FILE, "drift memory",
+		    driftmem_serialize(d->drift, d->ndrift), &d->drift_dirty,
+		    &d->drift_unsaved);
 }

@@ -199,29 +199,39 @@ discover(struct daemon *d)
 
 /* --- baselines -------------------------------------------------------- */
 
+/*
+ * Write a file of the state directory (baselines.json, drift.json) whose
+ * content changed (*dirty): text, taken over. A failure is said once per
+ * outage and tried again at every commit; what it is keeps in memory.
+ */
+void
+side_file_save(struct daemon *d, const char *name, const char *what,
+    char *text, bool *dirty, bool *unsaved)
+{
+	char err[512];
+
+	if (state_write_file(d->state_dir, name, text, err, sizeof(err)) == 0) {
+		*dirty = false;
+		if (*unsaved)
+			log_info("%s saved again in %s", what, d->state_dir);
+		*unsaved = false;
+	} else if (!*unsaved) {
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "cannot save the %s: %s; keeping it in memory and trying "
+		    "again", what, err);
+		*unsaved = true;
+	}
+	free(text);
+}
+
 void
 baselines_save(struct daemon *d)
 {
-	char err[512], *text;
-
-	if (!d->baselines_dirty)
-		return;
-	text = baseline_serialize(&d->baselines);
-	if (state_write_file(d->state_dir, BASELINE_FILE, text, err,
-	    sizeof(err)) == 0) {
-		d->baselines_dirty = false;
-		if (d->baselines_unsaved)
-			log_info("baselines saved again in %s", d->state_dir);
-		d->baselines_unsaved = false;
-	} else if (!d->baselines_unsaved) {
-		/* Once per outage: it is tried again at every commit. */
-		log_msg(LOG_ERR, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_STATE_ERROR },
-		    "cannot save the baselines: %s; keeping them in memory "
-		    "and trying again", err);
-		d->baselines_unsaved = true;
-	}
-	free(text);
+	if (d->baselines_dirty)
+		side_file_save(d, BASELINE_FILE, "baselines",
+		    baseline_serialize(&d->baselines), &d->baselines_dirty,
+		    &d->baselines_unsaved);
 }
 
 void
