@@ -551,7 +551,6 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 	return rc;
 }
 
-/* ec2_revoke() in an account, behind the same breaker. */
 /*
  * EC2 found no rule of the form it was given (or said return=false):
  * gone already, or the recorded form does not match the rule. Read the
@@ -599,6 +598,7 @@ revoke_check(struct daemon *d, const struct account *a, const char *region,
 	    "they are");
 }
 
+/* ec2_revoke() in an account, behind the same breaker. */
 void
 account_revoke(struct daemon *d, const struct account *a, const char *region,
     const char *group_id, const struct sg_rule *rules, size_t n, bool egress,
@@ -1753,35 +1753,37 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	return h;
 }
 
+/* Write the state if it changed; a failure is said once per outage and
+ * protection goes on from memory. */
 static void
-commit(struct daemon *d)
+state_save(struct daemon *d)
 {
 	char err[512];
 
-	baselines_save(d);
-	/* The drift memory after the state: a crash between the two keeps a
-	 * mark too many (harmless, it expires), never an event handled
-	 * twice. */
-	if (d->state.dirty) {
-		if (state_commit(d->state_dir, &d->state, err,
-		    sizeof(err)) == 0) {
-			if (!d->state_ok)
-				log_info("state saved again in %s",
-				    d->state_dir);
-			d->state_ok = true;
-		} else {
-			/* Keep protecting from memory; say it once per
-			 * outage. */
-			if (d->state_ok)
-				log_msg(LOG_ERR, &(struct sg_log_fields){
-				    .message_id = SG_MSGID_STATE_ERROR },
-				    "cannot save state: %s; going on from "
-				    "memory and trying again every cycle",
-				    err);
-			set_error(d, "cannot save state: %.200s", err);
-			d->state_ok = false;
-		}
+	if (!d->state.dirty)
+		return;
+	if (state_commit(d->state_dir, &d->state, err, sizeof(err)) == 0) {
+		if (!d->state_ok)
+			log_info("state saved again in %s", d->state_dir);
+		d->state_ok = true;
+		return;
 	}
+	if (d->state_ok)
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_STATE_ERROR },
+		    "cannot save state: %s; going on from memory and trying "
+		    "again every cycle", err);
+	set_error(d, "cannot save state: %.200s", err);
+	d->state_ok = false;
+}
+
+/* The drift memory after the state: a crash between the two keeps a mark
+ * too many (harmless, it expires), never an event handled twice. */
+static void
+commit(struct daemon *d)
+{
+	baselines_save(d);
+	state_save(d);
 	drift_save(d);
 }
 
@@ -1987,8 +1989,8 @@ cycle(struct daemon *d)
 			    .message_id = SG_MSGID_AWS_ERROR,
 			    .region = p->region }, "CloudTrail %s: the cursor "
 			    "is %lld s ahead of the clock (the clock went "
-			    "back); reading %lld s more than lookback", p->key,
-			    (long long)(cursor - now),
+			    "back); the window reaches back that much more "
+			    "than lookback", p->key,
 			    (long long)(cursor - now));
 			p->start = now - d->cfg->lookback - (cursor - now);
 			p->rewind = true;
