@@ -285,9 +285,9 @@ topic_arn = %s
         self.wait("%d DescribeSecurityGroupRules by sgguard" % n,
                   lambda: self.drift_checks(since) >= n, timeout)
 
-    def start_drifting(self):
+    def start_drifting(self, *args):
         """Start; return once the first drift checks have read the group."""
-        self.start()
+        self.start(*args)
         self.wait_log(r"started: .*drift check on")
         self.wait_drift_check(self.t_start, 2)
 
@@ -468,14 +468,8 @@ def drift_audit_restart():
     g = new_group()
     aws.config(delivery_delay=300)
     guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0"), poll=60, drift=5)
-
-    def start(*args):
-        guard.start(*args)
-        guard.wait_log(r"started: .*drift check on")
-        guard.wait_drift_check(guard.t_start, 2)
-
     try:
-        start("--dry-run")
+        guard.start_drifting("--dry-run")
         ingress(g, [tcp(22)], w["mallory"])
         (m,) = guard.wait("the DRY-RUN message", lambda: messages_for(g), 15)
         assert m["subject"] == "[sgguard] DRY-RUN %s (%s)" % (g, REGION), m
@@ -483,13 +477,13 @@ def drift_audit_restart():
         guard.stop()
         # Restarted, still in audit mode: its first two checks see the
         # rule and say nothing more.
-        start("--dry-run")
+        guard.start_drifting("--dry-run")
         assert len(messages_for(g)) == 1, kinds(messages_for(g))
         assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
         guard.stop()
         # Enforce: the rule goes.
         t0 = time.time()
-        start()
+        guard.start_drifting()
         guard.wait("the drift revert", lambda: "tcp 22-22 0.0.0.0/0" not in rules_of(g), 15)
         guard.wait("the second message", lambda: len(messages_for(g)) >= 2, 10)
         assert kinds(messages_for(g)) == ["DRY-RUN", "AUTO-MITIGATED"], kinds(messages_for(g))
