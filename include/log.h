@@ -60,10 +60,10 @@ void	 log_set_sink(sg_log_sink, void *arg);
 /* Secrets registered here never appear in any log output. */
 void	 log_secret_add(const char *secret);
 void	 log_secret_clear(void);
-/* Take out of s (size bytes in all) every registered secret, a secret's
+/* Take out of msg (size bytes in all) every registered secret, a secret's
  * first 8 or more characters, signature-shaped values and runs of 64 or
  * more hex digits; what every log message goes through. */
-void	 log_redact(char *s, size_t size);
+void	 log_redact(char *msg, size_t size);
 
 void	 log_msg(int level, const struct sg_log_fields *, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
