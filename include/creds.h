@@ -12,11 +12,18 @@
  *  2. Profile: opts.profile, else AWS_PROFILE, else "default", in
  *     AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials, sections
  *     [NAME]), then AWS_CONFIG_FILE (default ~/.aws/config, sections
- *     [profile NAME] and [default]). Static keys only. A profile that was
+ *     [profile NAME] and [default]). In botocore's order: static keys of
+ *     the credentials file, then credential_process (either file; the
+ *     credentials file's wins), then static keys of the config file.
+ *     credential_process is run without a shell (see proc.h), at most
+ *     CREDS_PROCESS_MS, and must print Version 1 JSON (see
+ *     creds_parse_process); its keys are refreshed like container ones
+ *     when it gives an Expiration. A profile that was
  *     named (opts.profile or AWS_PROFILE) and is in neither file, or has
- *     no static keys there (only source_profile, say), is an error; so is
+ *     no keys there (only source_profile, say), is an error; so is
  *     a profile that asks for a credential type sgguard does not
- *     implement (role_arn, credential_process, sso_*, web identity):
+ *     implement (role_arn, sso_*, web identity), and one whose
+ *     credential_process fails:
  *     falling through to the instance role would act as someone else.
  *     Unnamed, a "default" without keys falls through. A section without
  *     any key counts as absent. Section names match exactly; of [default]
@@ -33,7 +40,7 @@
  *     IMDSv1 is never used: a token PUT answered 403/404/405 means no
  *     instance credentials.
  *
- * Temporary credentials (container, IMDS) fetched at F expiring at E are
+ * Temporary credentials (credential_process, container, IMDS) fetched at F expiring at E are
  * refreshed from creds_refresh_time(F, E): CREDS_REFRESH_BEFORE seconds
  * before they expire, or with a quarter of their lifetime left when that
  * is shorter, so short-lived ones are not fetched again for every call,
@@ -48,6 +55,7 @@
 #ifndef SG_CREDS_H
 #define SG_CREDS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -82,6 +90,8 @@ struct sg_creds_opts {
 	 * client's http_run(). Otherwise borrowed, not freed. */
 	struct sg_http	*http;
 	const char	*ca_file;	/* extra CA bundle, own client */
+	/* Non-NULL: set by a signal, stops a running credential_process. */
+	volatile sig_atomic_t *interrupt;
 };
 
 struct sg_creds_provider;
@@ -123,10 +133,11 @@ bool	 creds_needs_refresh(time_t fetched, time_t expiration, time_t now);
 /*
  * Can profile, named in the configuration file, give credentials? The
  * shared files are found and read as the chain does (fn: NULL for
- * getenv(3)); no network, nothing registered or kept. 0 when the profile
- * has usable static keys; -1 when it is in neither file, has no keys, or
- * asks for what sgguard does not support, with why ("not in FILE or
- * FILE", "FILE: role_arn is not supported (static keys only)", ...).
+ * getenv(3)); no network, nothing run, registered or kept. 0 when the
+ * profile has static keys, or a credential_process whose program is
+ * found; -1 when it is in neither file, has no keys, names no runnable
+ * program, or asks for what sgguard does not support, with why ("not in
+ * FILE or FILE", "FILE: role_arn is not supported", ...).
  */
 int	 creds_check_profile(const char *profile, sg_getenv_fn fn,
 	    char *why, size_t whylen);
@@ -143,12 +154,18 @@ int	 creds_parse_json(const char *json, size_t len, struct sg_creds *out,
  * config file (either may be NULL: no such file). The credentials file
  * wins when it has keys for the profile. Returns 1 when the profile is in
  * neither text (out untouched, err says so), 2 when it is there but has
- * no keys (nor any unsupported credential setting), 0 when found (source
+ * no keys (nor any unsupported credential setting), 3 when its keys come
+ * from a credential_process (err names the file), 0 when found (source
  * set to "profile NAME"), -1 on error.
  */
 int	 creds_parse_shared(const char *cred_text, const char *config_text,
 	    const char *profile, struct sg_creds *out, char *err,
 	    size_t errlen);
+/* What a credential_process printed: {"Version": 1, "AccessKeyId",
+ * "SecretAccessKey", "SessionToken" (optional), "Expiration" (optional,
+ * ISO 8601; absent: never expires)}. Does not set source. */
+int	 creds_parse_process(const char *json, size_t len,
+	    struct sg_creds *out, char *err, size_t errlen);
 /* "2026-11-27T10:00:00Z", fractional seconds, "+00:00"/"-05:30" offsets.
  * 0 / -1. */
 int	 creds_parse_iso8601(const char *, time_t *);

@@ -19,6 +19,7 @@
 #include "creds.h"
 #include "http.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 #define CREDS_FILE_MAX		(1024 * 1024)
@@ -26,6 +27,8 @@
 #define CREDS_CONNECT_MS	1000
 #define CREDS_REQUEST_MS	3000
 #define CREDS_RESPONSE_MAX	(64 * 1024)
+#define CREDS_PROCESS_MS	15000		/* a credential_process's time */
+#define CREDS_PROCESS_ERR_MAX	4096		/* bytes of its stderr kept */
 /* inih keeps 49 bytes of a section name: longer ones go by reference. */
 #define CREDS_LONG_SECTION	40
 
@@ -53,6 +56,8 @@ struct sg_creds_provider {
 	time_t		 last_attempt;	/* paces lookups */
 	bool		 warned;	/* kept stale ones, said so */
 	bool		 rejected;	/* AWS called the cached ones expired */
+	volatile sig_atomic_t *interrupt;	/* stops a credential_process */
+	bool		 check_only;	/* creds_check_profile: run nothing */
 };
 
 static const char *
@@ -266,6 +271,84 @@ done:
 	return rv;
 }
 
+/*
+ * What a credential_process prints (botocore's rules): Version 1,
+ * AccessKeyId and SecretAccessKey; SessionToken and Expiration optional
+ * (no Expiration: the keys do not expire); other members ignored.
+ */
+int
+creds_parse_process(const char *json, size_t len, struct sg_creds *out,
+    char *err, size_t errlen)
+{
+	static const char *const names[] = { "AccessKeyId", "SecretAccessKey",
+	    "SessionToken", "Expiration" };
+	const char *v[SG_ARRAY_LEN(names)];
+	json_error_t jerr;
+	json_t *doc, *ver;
+	size_t i;
+	int rv = -1;
+
+	memset(out, 0, sizeof(*out));
+	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		sg_errf(err, errlen, "not JSON: %s at line %d column %d",
+		    jerr.text, jerr.line, jerr.column);
+		return -1;
+	}
+	if (!json_is_object(doc)) {
+		sg_errf(err, errlen, "not a JSON object");
+		goto done;
+	}
+	ver = json_object_get(doc, "Version");
+	if (ver == NULL) {
+		sg_errf(err, errlen, "no Version (must be 1)");
+		goto done;
+	}
+	if (!(json_is_integer(ver) && json_integer_value(ver) == 1) &&
+	    !(json_is_real(ver) && json_real_value(ver) == 1.0)) {
+		sg_errf(err, errlen, "Version is not 1 (the only one there is)");
+		goto done;
+	}
+	for (i = 0; i < SG_ARRAY_LEN(names); i++) {
+		json_t *m = json_object_get(doc, names[i]);
+
+		v[i] = NULL;
+		if (m == NULL || (json_is_null(m) && i >= 2))
+			continue;
+		if (!json_is_string(m)) {
+			sg_errf(err, errlen, "%s is not a string", names[i]);
+			goto done;
+		}
+		v[i] = json_string_value(m);
+	}
+	for (i = 0; i < 2; i++) {
+		if (v[i] == NULL) {
+			sg_errf(err, errlen, "no %s", names[i]);
+			goto done;
+		}
+	}
+	if (creds_fill(out, v[0], v[1], v[2], "AccessKeyId", "SecretAccessKey",
+	    "SessionToken", err, errlen) == -1)
+		goto done;
+	if (v[3] != NULL) {
+		if (creds_parse_iso8601(v[3], &out->expiration) == -1) {
+			char bad[64];
+
+			log_sanitize(v[3], bad, sizeof(bad));
+			sg_errf(err, errlen, "Expiration \"%s\" is not an ISO "
+			    "8601 time", bad);
+			creds_wipe(out);
+			goto done;
+		}
+		if (out->expiration == 0)
+			out->expiration = 1;	/* 0: "never expires" */
+	}
+	rv = 0;
+done:
+	json_decref(doc);
+	return rv;
+}
+
 /* ---- shared credentials and config files ---- */
 
 /*
@@ -291,7 +374,7 @@ struct creds_ini {
 	char		*token;
 	const char	*dup;		/* a key given twice */
 	const char	*unsup;		/* role_arn and friends */
-	bool		 process;	/* credential_process */
+	char		*process;	/* credential_process */
 	bool		 chain;		/* source_profile (without role_arn) */
 };
 
@@ -458,9 +541,10 @@ creds_ini_clear(struct creds_ini *ini)
 	sg_free_secret(ini->akid);
 	sg_free_secret(ini->secret);
 	sg_free_secret(ini->token);
-	ini->akid = ini->secret = ini->token = NULL;
+	free(ini->process);
+	ini->akid = ini->secret = ini->token = ini->process = NULL;
 	ini->dup = ini->unsup = NULL;
-	ini->process = ini->chain = false;
+	ini->chain = false;
 }
 
 static int
@@ -517,8 +601,13 @@ creds_ini_handler(void *user, const char *section, const char *name,
 	for (i = 0; i < SG_ARRAY_LEN(unsupported); i++)
 		if (strcasecmp(name, unsupported[i]) == 0 && ini->unsup == NULL)
 			ini->unsup = unsupported[i];
-	if (strcasecmp(name, "credential_process") == 0)
-		ini->process = true;
+	if (strcasecmp(name, "credential_process") == 0) {
+		if (ini->process != NULL) {
+			if (ini->dup == NULL)
+				ini->dup = "credential_process";
+		} else
+			ini->process = xstrdup(val);
+	}
 	/* Harmless beside keys (botocore ignores it without role_arn), but
 	 * alone it says the profile meant to borrow another's. */
 	if (strcasecmp(name, "source_profile") == 0)
@@ -602,11 +691,15 @@ creds_ini_take(const struct creds_ini *ini, const char *fname,
 	return 0;
 }
 
-/* creds_parse_shared with file names for the messages. */
+/*
+ * creds_parse_shared with file names for the messages. When it returns 3
+ * and process is not NULL, *process is the command (free it) and err
+ * names the file it is in.
+ */
 static int
 creds_shared(const char *cred_text, const char *cred_name,
     const char *config_text, const char *config_name, const char *profile,
-    struct sg_creds *out, char *err, size_t errlen)
+    struct sg_creds *out, char **process, char *err, size_t errlen)
 {
 	struct creds_ini c, f;
 	int rv = -1, r;
@@ -627,7 +720,8 @@ creds_shared(const char *cred_text, const char *cred_name,
 	 * using anything else would act as someone else. */
 	if (c.unsup != NULL || f.unsup != NULL) {
 		sg_errf(err, errlen, "%s: %s is not supported (static keys "
-		    "only)", c.unsup ? cred_name : config_name,
+		    "and credential_process are)", c.unsup ? cred_name :
+		    config_name,
 		    c.unsup ? c.unsup : f.unsup);
 		goto done;
 	}
@@ -637,10 +731,14 @@ creds_shared(const char *cred_text, const char *cred_name,
 		rv = r;
 		goto done;
 	}
-	if (c.process || f.process) {
-		sg_errf(err, errlen, "%s: credential_process is not "
-		    "supported (static keys only)", c.process ? cred_name :
+	/* The credentials file's credential_process wins, as botocore
+	 * lays that file over the config file. */
+	if (c.process != NULL || f.process != NULL) {
+		if (process != NULL)
+			*process = xstrdup(c.process ? c.process : f.process);
+		sg_errf(err, errlen, "%s", c.process ? cred_name :
 		    config_name);
+		rv = 3;
 		goto done;
 	}
 	if ((r = creds_ini_take(&f, config_name, profile, out, err,
@@ -650,7 +748,8 @@ creds_shared(const char *cred_text, const char *cred_name,
 	}
 	if (c.chain || f.chain)
 		sg_errf(err, errlen, "%s: source_profile is not supported "
-		    "(static keys only)", c.chain ? cred_name : config_name);
+		    "(static keys and credential_process are)", c.chain ?
+		    cred_name : config_name);
 	else
 		sg_errf(err, errlen, "no aws_access_key_id in %s or %s",
 		    cred_name, config_name);
@@ -666,7 +765,7 @@ creds_parse_shared(const char *cred_text, const char *config_text,
     const char *profile, struct sg_creds *out, char *err, size_t errlen)
 {
 	return creds_shared(cred_text, "credentials", config_text, "config",
-	    profile, out, err, errlen);
+	    profile, out, NULL, err, errlen);
 }
 
 /*
@@ -863,11 +962,87 @@ creds_from_env(struct sg_creds_provider *p, struct sg_creds *out, char *why,
 	return CREDS_FOUND;
 }
 
+/*
+ * Run a profile's credential_process (cmd, from file) and read the keys it
+ * prints. Found, or FAIL with why: a profile that names a program has no
+ * other credentials to fall back to.
+ */
+static enum creds_res
+creds_from_process(struct sg_creds_provider *p, const char *profile,
+    const char *file, const char *cmd, struct sg_creds *out, char *why,
+    size_t whylen)
+{
+	struct sg_proc_opts po = {
+		.timeout_ms = CREDS_PROCESS_MS,
+		.out_max = CREDS_RESPONSE_MAX,
+		.err_max = CREDS_PROCESS_ERR_MAX,
+		.interrupt = p->interrupt,
+	};
+	struct sg_proc_result res;
+	char **argv = NULL, *path = NULL, perr[512], prog[128], msg[400];
+	enum creds_res rv = CREDS_FAIL;
+
+	memset(&res, 0, sizeof(res));
+	if (proc_split(cmd, &argv, perr, sizeof(perr)) == -1) {
+		sg_errf(why, whylen, "%s: credential_process: %s", file, perr);
+		return CREDS_FAIL;
+	}
+	log_sanitize(argv[0], prog, sizeof(prog));
+	if (proc_find(argv[0], creds_env(p, "PATH"), &path, perr,
+	    sizeof(perr)) == -1) {
+		sg_errf(why, whylen, "%s: credential_process: %s", file, perr);
+		goto done;
+	}
+	if (p->check_only) {
+		rv = CREDS_FOUND;	/* the program is there: enough */
+		goto done;
+	}
+	if (proc_run(path, argv, &po, &res, perr, sizeof(perr)) == -1) {
+		sg_errf(why, whylen, "%s: credential_process: %s", file, perr);
+		goto done;
+	}
+	if (res.err.len > 0)
+		log_sanitize(sg_trim(res.err.data), msg, sizeof(msg));
+	else
+		sg_strlcpy(msg, "nothing on stderr", sizeof(msg));
+	if (res.interrupted)
+		sg_errf(why, whylen, "%s: credential_process %s: stopped by "
+		    "a signal to sgguard", file, prog);
+	else if (res.timed_out)
+		sg_errf(why, whylen, "%s: credential_process %s: still "
+		    "running after %d s, killed", file, prog,
+		    CREDS_PROCESS_MS / 1000);
+	else if (!res.exited)
+		sg_errf(why, whylen, "%s: credential_process %s: killed by "
+		    "signal %d (%s)", file, prog, res.signal, msg);
+	else if (res.status != 0)
+		sg_errf(why, whylen, "%s: credential_process %s: exit status "
+		    "%d (%s)", file, prog, res.status, msg);
+	else if (res.out_truncated)
+		sg_errf(why, whylen, "%s: credential_process %s: printed more "
+		    "than %d KiB", file, prog, CREDS_RESPONSE_MAX / 1024);
+	else if (creds_parse_process(res.out.data ? res.out.data : "",
+	    res.out.len, out, perr, sizeof(perr)) == -1)
+		sg_errf(why, whylen, "%s: credential_process %s: what it "
+		    "printed: %s", file, prog, perr);
+	else {
+		snprintf(out->source, sizeof(out->source),
+		    "profile %s (credential_process)", profile);
+		rv = CREDS_FOUND;
+	}
+done:
+	proc_result_free(&res);
+	proc_argv_free(argv);
+	free(path);
+	return rv;
+}
+
 static enum creds_res
 creds_from_profile(struct sg_creds_provider *p, const char *profile,
     bool named, struct sg_creds *out, char *why, size_t whylen)
 {
 	char *cpath = NULL, *fpath = NULL, *ctext = NULL, *ftext = NULL;
+	char *cmd = NULL, file[256];
 	struct sg_buf missing;
 	enum creds_res res = CREDS_FAIL;
 	int r;
@@ -884,16 +1059,22 @@ creds_from_profile(struct sg_creds_provider *p, const char *profile,
 		res = named ? CREDS_FAIL : CREDS_NONE;
 		goto done;
 	}
-	r = creds_shared(ctext, cpath, ftext, fpath, profile, out, why,
+	r = creds_shared(ctext, cpath, ftext, fpath, profile, out, &cmd, why,
 	    whylen);
 	if (r == 0)
 		res = CREDS_FOUND;
+	else if (r == 3) {
+		sg_strlcpy(file, why, sizeof(file));
+		res = creds_from_process(p, profile, file, cmd, out, why,
+		    whylen);
+	}
 	else if (r == 1 || r == 2)	/* 2: e.g. [default], only a region */
 		res = named ? CREDS_FAIL : CREDS_NONE;
 done:
 	buf_free(&missing);
 	free(cpath);
 	free(fpath);
+	free(cmd);
 	sg_free_secret(ctext);
 	sg_free_secret(ftext);
 	return res;
@@ -1268,6 +1449,7 @@ creds_provider_new(const struct sg_creds_opts *opts)
 	struct sg_http_opts ho;
 
 	p->getenv = opts->getenv ? opts->getenv : creds_real_getenv;
+	p->interrupt = opts->interrupt;
 	if (!sg_strempty(opts->profile))
 		p->profile = xstrdup(opts->profile);
 	if (opts->http != NULL)
@@ -1411,6 +1593,7 @@ creds_check_profile(const char *profile, sg_getenv_fn fn, char *why,
 
 	memset(&p, 0, sizeof(p));
 	p.getenv = fn != NULL ? fn : creds_real_getenv;
+	p.check_only = true;
 	why[0] = '\0';
 	res = creds_from_profile(&p, profile, true, &c, why, whylen);
 	creds_wipe(&c);

@@ -428,6 +428,7 @@ clients_new(struct daemon *d)
 		.profile = d->cfg->profile_line > 0 ? d->cfg->profile : NULL,
 		.getenv = env_lookup,
 		.ca_file = d->cfg->ca_file,
+		.interrupt = &got_stop,
 	};
 
 	aws_opts_from_config(&ao, d->cfg);

@@ -1,14 +1,16 @@
 /* fuzz_creds.c: the pure credential parsers.
  *
- * The whole input is a container/IMDS JSON document for creds_parse_json
- * and (up to the first NUL) a time for creds_parse_iso8601. Split at NUL
+ * The whole input is a container/IMDS JSON document for creds_parse_json,
+ * a credential_process answer for creds_parse_process, (up to the first
+ * NUL) a time for creds_parse_iso8601 and a command line for proc_split. Split at NUL
  * bytes it is "credentials file \0 config file \0 profile" for
  * creds_parse_shared: a missing part is a missing file (NULL), an empty
  * profile is "default".
  *
  * Checked: what is accepted as a key, secret or token is printable ASCII
  * without spaces (it goes into HTTP headers); return codes are the
- * documented ones; creds_parse_iso8601 and event_time_parse agree, and a
+ * documented ones; proc_split gives at least one word, each a part of
+ * the input without blanks unless quoted or escaped; creds_parse_iso8601 and event_time_parse agree, and a
  * time they read reads back the same from its canonical "...Z" form.
  */
 #include <time.h>
@@ -17,6 +19,7 @@
 
 #include "creds.h"
 #include "event.h"
+#include "proc.h"
 
 static void
 fz_check_field(const char *s, size_t size, bool may_be_empty,
@@ -75,6 +78,29 @@ fz_check_time(const char *s)
 	    (long long)tc, canon, (long long)again);
 }
 
+static void
+fz_check_split(const char *s)
+{
+	char **argv, err[128];
+	size_t i, total = 0;
+
+	if (proc_split(s, &argv, err, sizeof(err)) == -1) {
+		FZ_CHECK(argv == NULL && err[0] != '\0', "split failed badly");
+		return;
+	}
+	FZ_CHECK(argv != NULL && argv[0] != NULL, "no words from \"%s\"", s);
+	for (i = 0; argv[i] != NULL; i++)
+		total += strlen(argv[i]);
+	/* Quotes and backslashes only ever remove characters. */
+	FZ_CHECK(total <= strlen(s), "words longer than the line \"%s\"", s);
+	if (strpbrk(s, "'\"\\") == NULL)
+		for (i = 0; argv[i] != NULL; i++)
+			FZ_CHECK(argv[i][0] != '\0' &&
+			    strpbrk(argv[i], " \t\r\n") == NULL,
+			    "blank in an unquoted word of \"%s\"", s);
+	proc_argv_free(argv);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -93,9 +119,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else
 		FZ_CHECK(rc == -1 && err[0] != '\0', "rc %d", rc);
 	creds_wipe(&c);
+	rc = creds_parse_process((const char *)data, size, &c, err,
+	    sizeof(err));
+	if (rc == 0)
+		fz_check_creds(&c);
+	else
+		FZ_CHECK(rc == -1 && err[0] != '\0', "rc %d", rc);
+	creds_wipe(&c);
 
 	text = fz_dup(data, size);
 	fz_check_time(text);
+	fz_check_split(text);
 	free(text);
 
 	n = fz_split(data, size, part, len, 3);
@@ -107,7 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	rc = creds_parse_shared(cred, conf, prof[0] != '\0' ? prof : "default",
 	    &c, err, sizeof(err));
-	FZ_CHECK(rc >= -1 && rc <= 2, "rc %d", rc);
+	FZ_CHECK(rc >= -1 && rc <= 3, "rc %d", rc);
 	if (rc == 0) {
 		fz_check_creds(&c);
 		FZ_CHECK(strncmp(c.source, "profile ", 8) == 0, "source %s",

@@ -358,15 +358,19 @@ def _():
     write_aws("config", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
               "source_profile = good\n"
               "[profile borrow]\nsource_profile = good\n"
-              "[profile proc]\ncredential_process = /bin/false\n")
+              "[profile proc]\ncredential_process = /nonexistent/get-creds --x\n"
+              "[profile runs]\ncredential_process = \"/bin/false\" 'never run by -t'\n")
     env = base_env(AWS_ACCESS_KEY_ID="AKIAENV", AWS_SECRET_ACCESS_KEY="env-secret-0001",
                    AWS_EC2_METADATA_SERVICE_ENDPOINT=stand.url())
     aws = os.path.join(home, ".aws")
     for name, why in (
             ("nosuch", "not in %s/credentials or %s/config" % (aws, aws)),
-            ("role", "%s/config: role_arn is not supported (static keys only)" % aws),
-            ("borrow", "%s/config: source_profile is not supported (static keys only)" % aws),
-            ("proc", "%s/config: credential_process is not supported (static keys only)" % aws)):
+            ("role", "%s/config: role_arn is not supported (static keys and "
+             "credential_process are)" % aws),
+            ("borrow", "%s/config: source_profile is not supported (static keys and "
+             "credential_process are)" % aws),
+            ("proc", "%s/config: credential_process: /nonexistent/get-creds: No such "
+             "file or directory" % aws)):
         cfg = write_config("profile = %s" % name)
         p = run_sgguard(env, "-t", "-c", cfg)
         assert p.returncode == 78, (name, p)
@@ -376,6 +380,10 @@ def _():
         want = "error: %s:3: bad profile \"%s\": %s" % (cfg, name, why)
         assert re.fullmatch(r"sgguard\[\d+\]: " + re.escape(want), lines[0]), \
             (lines[0], want)
+    # A credential_process whose program is there passes; -t does not run
+    # it (/bin/false would fail).
+    p = run_sgguard(env, "-t", "-c", write_config("profile = runs"))
+    assert p.returncode == 0 and "with profile runs" in p.stdout, p
     # Where the environment says the files are.
     os.rename(os.path.join(aws, "credentials"), os.path.join(home, "creds"))
     cfg = write_config("profile = good")

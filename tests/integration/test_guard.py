@@ -384,6 +384,61 @@ def own_keys_across_restart():
     assert len(messages_for(g)) == 1, messages_for(g)
 
 
+@case("credentials from a profile's credential_process (a role's temporary keys) guard as well")
+def credential_process_profile():
+    aws = W["aws"]
+    role = aws.create_role("sgguard-process", {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]}]})
+    k = aws.assume_role(role["Arn"], "sgguard-host")
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g)
+    # A helper in a directory with a blank in its name, as the AWS docs
+    # allow: quoted in the file, run without a shell.
+    tools = os.path.join(guard.dir, "cred tools")
+    os.makedirs(tools)
+    helper = os.path.join(tools, "get-creds")
+    args_file = os.path.join(guard.dir, "helper-args")
+    doc = {"Version": 1, "AccessKeyId": k["access_key_id"],
+           "SecretAccessKey": k["secret_access_key"],
+           "SessionToken": k["session_token"],
+           "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                       time.gmtime(time.time() + 3600))}
+    with open(helper, "w") as f:
+        f.write("#!/bin/sh\nprintf '%%s|' \"$@\" > '%s'\ncat <<'EOF'\n%s\nEOF\n"
+                % (args_file, json.dumps(doc)))
+    os.chmod(helper, 0o700)
+    os.makedirs(os.path.join(guard.dir, ".aws"))
+    with open(os.path.join(guard.dir, ".aws", "config"), "w") as f:
+        f.write("[profile ops]\nregion = %s\ncredential_process = \"%s\" --role "
+                "'sgguard host'\n" % (REGION, helper))
+    with open(guard.config) as f:
+        text = f.read()
+    guard.write(text.replace("[aws]\n", "[aws]\nprofile = ops\n", 1))
+    env = guard.env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    guard.env = lambda: env
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert "credentials: using profile ops (credential_process) (access key %s" \
+        % k["access_key_id"] in r.stderr, r.stderr
+    with open(args_file) as f:
+        assert f.read() == "--role|sgguard host|"
+    assert "tcp 22-22 0.0.0.0/0" not in rules_of(g), rules_of(g)
+    assert len(messages_for(g)) == 1, messages_for(g)
+    for secret in (k["secret_access_key"], k["session_token"]):
+        assert secret not in r.stderr, "secret in the log"
+    # The helper is not there any more: one error naming it, exit 1.
+    os.rename(helper, helper + ".gone")
+    r = guard.once()
+    assert r.returncode == 1, r.stderr
+    assert "credential_process: %s: No such file or directory" % helper in r.stderr, r.stderr
+    assert "instance metadata" not in r.stderr, r.stderr
+
+
 @case("a group that is not watched is never touched")
 def unwatched():
     watched = new_group()

@@ -437,10 +437,29 @@ test_shared_unsupported(void **state)
 	assert_int_equal(creds_parse_shared("[r]\naws_access_key_id = A\n"
 	    "aws_secret_access_key = B\n", "[profile r]\nrole_arn = x\n", "r",
 	    &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "role_arn is not supported (static keys "
+	    "and credential_process are)"));
+	/* credential_process: 3, and the file it is in. The credentials
+	 * file's wins over the config file's, as botocore merges them. */
 	assert_int_equal(creds_parse_shared(NULL, "[default]\n"
 	    "credential_process = /bin/true\n", "default", &c, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "credential_process is not supported"));
+	    sizeof(err)), 3);
+	assert_string_equal(err, "config");
+	assert_int_equal(creds_parse_shared("[default]\n"
+	    "credential_process = /bin/false\n", "[default]\n"
+	    "credential_process = /bin/true\n", "default", &c, err,
+	    sizeof(err)), 3);
+	assert_string_equal(err, "credentials");
+	/* ... and before the config file's keys. */
+	assert_int_equal(creds_parse_shared(NULL, "[default]\n"
+	    "credential_process = /bin/true\naws_access_key_id = A\n"
+	    "aws_secret_access_key = B\n", "default", &c, err, sizeof(err)),
+	    3);
+	/* Twice is an error, as for the keys. */
+	assert_int_equal(creds_parse_shared(NULL, "[default]\n"
+	    "credential_process = /bin/true\ncredential_process = x\n",
+	    "default", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "credential_process given twice"));
 	/* Keys in the credentials file come before credential_process. */
 	assert_int_equal(creds_parse_shared("[default]\naws_access_key_id = A\n"
 	    "aws_secret_access_key = B\n", "[default]\n"
@@ -645,6 +664,194 @@ test_provider_bad_file(void **state)
 	assert_null(strstr(err, "container"));
 }
 
+/* ---- credential_process ---- */
+
+static void
+test_parse_process(void **state)
+{
+	struct sg_creds c;
+	char err[256];
+	const char *ok = "{\"Version\": 1, \"AccessKeyId\": \"ASIAP\", "
+	    "\"SecretAccessKey\": \"psecret\", \"SessionToken\": \"ptoken\", "
+	    "\"Expiration\": \"2023-11-14T23:13:20Z\", \"AccountId\": "
+	    "\"123456789012\"}";
+
+	assert_int_equal(creds_parse_process(ok, strlen(ok), &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.access_key_id, "ASIAP");
+	assert_string_equal(c.secret_access_key, "psecret");
+	assert_string_equal(c.session_token, "ptoken");
+	assert_int_equal(c.expiration, 1700003600);
+	/* Long-term keys: no token, no Expiration (or null ones). */
+	ok = "{\"Version\": 1.0, \"AccessKeyId\": \"AKIAP\", "
+	    "\"SecretAccessKey\": \"s\", \"SessionToken\": null, "
+	    "\"Expiration\": null}";
+	assert_int_equal(creds_parse_process(ok, strlen(ok), &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.session_token, "");
+	assert_int_equal(c.expiration, 0);
+
+#define BAD(json, why) do {						\
+		assert_int_equal(creds_parse_process(json, strlen(json), &c, \
+		    err, sizeof(err)), -1);				\
+		assert_non_null(strstr(err, why));			\
+		assert_string_equal(c.access_key_id, "");		\
+	} while (0)
+	BAD("", "not JSON");
+	BAD("[1]", "not a JSON object");
+	BAD("{\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\"}",
+	    "no Version");
+	BAD("{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": "
+	    "\"s\"}", "Version is not 1");
+	BAD("{\"Version\": \"1\", \"AccessKeyId\": \"A\", "
+	    "\"SecretAccessKey\": \"s\"}", "Version is not 1");
+	BAD("{\"Version\": 1, \"SecretAccessKey\": \"s\"}", "no AccessKeyId");
+	BAD("{\"Version\": 1, \"AccessKeyId\": \"A\"}", "no SecretAccessKey");
+	BAD("{\"Version\": 1, \"AccessKeyId\": 5, \"SecretAccessKey\": \"s\"}",
+	    "AccessKeyId is not a string");
+	BAD("{\"Version\": 1, \"AccessKeyId\": \"A\", \"SecretAccessKey\": "
+	    "\"s\", \"Expiration\": \"tomorrow\"}", "Expiration \"tomorrow\" "
+	    "is not an ISO 8601 time");
+	BAD("{\"Version\": 1, \"AccessKeyId\": \"A\", \"AccessKeyId\": \"B\", "
+	    "\"SecretAccessKey\": \"s\"}", "duplicate");
+#undef BAD
+}
+
+/* An executable script in the temporary HOME. */
+static void
+write_script(const char *rel, const char *body)
+{
+	char path[256];
+
+	write_file(rel, body);
+	snprintf(path, sizeof(path), "%s/%s", tmp_home, rel);
+	assert_int_equal(chmod(path, 0700), 0);
+}
+
+static void
+test_provider_process(void **state)
+{
+	struct sg_creds_opts o = { .getenv = fake_getenv, .profile = "p" };
+	struct sg_creds_provider *p;
+	struct sg_creds c;
+	char err[1024], text[1024], args[256];
+	FILE *f;
+
+	snprintf(text, sizeof(text), "#!/bin/sh\n"
+	    "printf '%%s|%%s|%%s' \"$#\" \"$1\" \"$2\" > %s/args\n"
+	    "cat %s/out.json\n", tmp_home, tmp_home);
+	write_script("helper.sh", text);
+	write_file("out.json", "{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\","
+	    " \"SecretAccessKey\": \"procsecret\", \"SessionToken\": "
+	    "\"proctoken\", \"Expiration\": \"2023-11-14T23:13:20Z\"}");
+	snprintf(text, sizeof(text), "[profile p]\ncredential_process = "
+	    "%s/helper.sh --flag 'two words'\nregion = eu-west-1\n", tmp_home);
+	write_file(".aws/config", text);
+	env_set("AWS_ACCESS_KEY_ID", "AKIAENV");	/* the file's profile wins */
+	env_set("AWS_SECRET_ACCESS_KEY", "envsecret");
+	assert_non_null(p = creds_provider_new(&o));
+	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.source, "profile p (credential_process)");
+	assert_string_equal(c.access_key_id, "ASIAPROC");
+	assert_string_equal(c.secret_access_key, "procsecret");
+	assert_string_equal(c.session_token, "proctoken");
+	assert_int_equal(c.expiration, 1700003600);
+	/* Its arguments, split as botocore splits them, no shell. */
+	snprintf(text, sizeof(text), "%s/args", tmp_home);
+	assert_non_null(f = fopen(text, "r"));
+	assert_non_null(fgets(args, sizeof(args), f));
+	fclose(f);
+	unlink(text);
+	assert_string_equal(args, "2|--flag|two words");
+	assert_non_null(strstr(logged.data, "credentials: using profile p "
+	    "(credential_process) (access key ASIAPROC, expires "
+	    "2023-11-14T23:13:20Z)"));
+
+	/* Kept until the refresh time (15 min before expiry), then run
+	 * again. */
+	write_file("out.json", "{\"Version\": 1, \"AccessKeyId\": "
+	    "\"ASIAPROC2\", \"SecretAccessKey\": \"procsecret2\", "
+	    "\"SessionToken\": \"proctoken2\", \"Expiration\": "
+	    "\"2023-11-15T00:13:20Z\"}");
+	assert_int_equal(creds_get(p, 1700000000 + 2700 - 1, &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.access_key_id, "ASIAPROC");
+	assert_int_equal(creds_get(p, 1700000000 + 2700, &c, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.access_key_id, "ASIAPROC2");
+	assert_int_equal(c.expiration, 1700007200);
+
+	/* A failed refresh keeps the valid ones, and says so once. */
+	write_script("helper.sh", "#!/bin/sh\necho 'no certificate' >&2\n"
+	    "exit 2\n");
+	assert_int_equal(creds_get(p, 1700007200 - 900, &c, err, sizeof(err)),
+	    0);
+	assert_string_equal(c.access_key_id, "ASIAPROC2");
+	assert_non_null(strstr(logged.data, "credentials: refresh failed, "
+	    "still using those from profile p (credential_process)"));
+	assert_non_null(strstr(logged.data, "/helper.sh: exit status 2 (no "
+	    "certificate)"));
+	/* Secrets never reach the log. */
+	assert_null(strstr(logged.data, "procsecret"));
+	assert_null(strstr(logged.data, "proctoken"));
+	creds_provider_free(p);
+	rm_file("out.json");
+	rm_file("helper.sh");
+}
+
+/* A failing credential_process is final: nothing else is tried. */
+static void
+test_provider_process_fails(void **state)
+{
+	struct sg_creds_opts o = { .getenv = fake_getenv, .profile = "q" };
+	struct sg_creds_provider *p;
+	struct sg_creds c;
+	char err[1024], text[512];
+	static const struct {
+		const char	*script;
+		const char	*why;
+	} cases[] = {
+		{ "#!/bin/sh\necho 'line one' >&2\necho 'line two' >&2\n"
+		  "exit 1\n", "/fail.sh: exit status 1 (line one\\nline two)" },
+		{ "#!/bin/sh\necho '<html>'\n", "/fail.sh: what it printed: "
+		  "not JSON" },
+		{ "#!/bin/sh\necho '{\"Version\": 2}'\n", "/fail.sh: what it "
+		  "printed: Version is not 1" },
+		{ "#!/bin/sh\nkill -TERM $$\n", "/fail.sh: killed by signal 15 "
+		  "(nothing on stderr)" },
+		/* Already expired keys are no keys. */
+		{ "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"A\", "
+		  "\"SecretAccessKey\": \"s\", \"Expiration\": "
+		  "\"2020-01-01T00:00:00Z\"}'\n", "expired at "
+		  "2020-01-01T00:00:00Z" },
+	};
+	size_t i;
+
+	snprintf(text, sizeof(text), "[profile q]\ncredential_process = "
+	    "%s/fail.sh\n", tmp_home);
+	write_file(".aws/config", text);
+	for (i = 0; i < SG_ARRAY_LEN(cases); i++) {
+		write_script("fail.sh", cases[i].script);
+		assert_non_null(p = creds_provider_new(&o));
+		assert_int_equal(creds_get(p, 1700000000, &c, err,
+		    sizeof(err)), -1);
+		if (strstr(err, cases[i].why) == NULL)
+			fail_msg("case %zu: [%s] lacks [%s]", i, err,
+			    cases[i].why);
+		if (strstr(err, "profile q") == NULL)
+			fail_msg("case %zu: [%s]", i, err);
+		assert_null(strstr(err, "container"));
+		creds_provider_free(p);
+	}
+	rm_file("fail.sh");
+	/* The program is not there. */
+	assert_non_null(p = creds_provider_new(&o));
+	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/.aws/config: credential_process: "));
+	assert_non_null(strstr(err, "/fail.sh: No such file or directory"));
+	creds_provider_free(p);
+}
+
 /* A named profile without keys is an error; unnamed, it falls through. */
 static void
 test_provider_named_no_keys(void **state)
@@ -660,7 +867,7 @@ test_provider_named_no_keys(void **state)
 	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "profile chain: "));
 	assert_non_null(strstr(err, "/.aws/config: source_profile is not "
-	    "supported (static keys only)"));
+	    "supported (static keys and credential_process are)"));
 	assert_null(strstr(err, "container"));
 	creds_provider_free(p);
 	assert_int_equal(get(&c, err, sizeof(err)), -1);
@@ -681,6 +888,9 @@ test_check_profile(void **state)
 	    "source_profile = ok\n"
 	    "[profile chain]\nsource_profile = ok\n"
 	    "[profile proc]\ncredential_process = /bin/true\n"
+	    "[profile inpath]\ncredential_process = \"sh\" -c 'exit 1'\n"
+	    "[profile noproc]\ncredential_process = /nonexistent/helper x\n"
+	    "[profile badq]\ncredential_process = helper 'unclosed\n"
 	    "[profile region]\nregion = eu-west-1\n"
 	    "[profile conf]\naws_access_key_id = AKIACONF\n"
 	    "aws_secret_access_key = confsecret\n");
@@ -697,13 +907,30 @@ test_check_profile(void **state)
 	assert_int_equal(creds_check_profile("role", fake_getenv, why,
 	    sizeof(why)), -1);
 	assert_non_null(strstr(why, "/.aws/config: role_arn is not "
-	    "supported (static keys only)"));
+	    "supported (static keys and credential_process are)"));
 	assert_int_equal(creds_check_profile("chain", fake_getenv, why,
 	    sizeof(why)), -1);
 	assert_non_null(strstr(why, "source_profile is not supported"));
+	/* A credential_process is not run: its program must be there. */
 	assert_int_equal(creds_check_profile("proc", fake_getenv, why,
+	    sizeof(why)), 0);
+	env_set("PATH", "/nonexistent:/bin:/usr/bin");
+	assert_int_equal(creds_check_profile("inpath", fake_getenv, why,
+	    sizeof(why)), 0);
+	env_set("PATH", "/nonexistent");
+	assert_int_equal(creds_check_profile("inpath", fake_getenv, why,
 	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "credential_process is not supported"));
+	assert_non_null(strstr(why, "/.aws/config: credential_process: sh: "
+	    "not found in PATH (/nonexistent)"));
+	env_set("PATH", NULL);
+	assert_int_equal(creds_check_profile("noproc", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "/.aws/config: credential_process: "
+	    "/nonexistent/helper: No such file or directory"));
+	assert_int_equal(creds_check_profile("badq", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "credential_process: no closing "
+	    "quotation"));
 	assert_int_equal(creds_check_profile("region", fake_getenv, why,
 	    sizeof(why)), -1);
 	assert_non_null(strstr(why, "no aws_access_key_id in "));
@@ -1006,6 +1233,9 @@ main(void)
 		T(test_provider_no_home),
 		T(test_provider_bad_file),
 		T(test_provider_named_no_keys),
+		T(test_parse_process),
+		T(test_provider_process),
+		T(test_provider_process_fails),
 		T(test_check_profile),
 		T(test_container_config),
 		T(test_json_imds),
