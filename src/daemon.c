@@ -2167,6 +2167,7 @@ daemon_free(struct daemon *d)
 	free(d->found);
 	free(d->found_acct);
 	free(d->drift);
+	free(d->state_dir);
 	config_free(d->cfg);
 }
 
@@ -2237,7 +2238,7 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	d.opts = opts;
 	d.cfg = cfg;
 	d.audit = opts->dry_run || cfg->mode == SG_MODE_AUDIT;
-	d.state_dir = daemon_state_dir(opts, cfg);
+	d.state_dir = xstrdup(daemon_state_dir(opts, cfg));
 	d.state_ok = true;
 	d.watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
 	d.watchdog_every = d.watchdog && wd_usec / 4000 < 1000 ?

@@ -92,7 +92,9 @@ struct poller {
 struct daemon {
 	const struct sg_options	*opts;
 	struct sg_config	*cfg;
-	const char		*state_dir;
+	/* Its own copy: the configuration it came from is freed by a
+	 * reload, and the directory changes only at a restart. */
+	char			*state_dir;
 	bool			 audit;
 	struct sg_state		 state;
 	bool			 state_ok;	/* last commit worked */

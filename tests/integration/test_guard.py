@@ -572,6 +572,34 @@ def daemon_loop():
     assert "stopped" in guard.output()
 
 
+@case("daemon: the file's state_dir stays in use across reloads (state saved after SIGHUP)")
+def state_dir_of_file_reload():
+    g = new_group()
+    guard = Guard(g, poll=5)
+    with open(guard.config) as f:
+        text = f.read()
+    guard.write(text.replace("[sgguard]\n", "[sgguard]\nstate_dir = %s\n" % guard.state, 1))
+    guard.log = open(os.path.join(guard.dir, "stderr.log"), "w+")
+    guard.proc = harness.spawn([harness.BIN, "-c", guard.config], stdout=guard.log,
+                               stderr=subprocess.STDOUT, env=guard.env())
+    guard.wait_log(r"started")
+    for _ in range(2):
+        n = guard.output().count("configuration reloaded")
+        guard.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while guard.output().count("configuration reloaded") == n:
+            assert time.monotonic() < deadline and guard.proc.poll() is None, guard.output()
+            time.sleep(0.1)
+    ingress(g, [tcp(22)], W["mallory"])
+    guard.wait_log(r"event \S+: notification published", timeout=30)
+    ev = re.search(r"event (\S+): reverted 1 rule on %s" % g, guard.output()).group(1)
+    with open(os.path.join(guard.state, "state.json")) as f:
+        assert ev in f.read(), "the event is not in the state"
+    assert "cannot save" not in guard.output(), guard.output()
+    guard.proc.send_signal(signal.SIGTERM)
+    assert guard.proc.wait(10) == 0, guard.output()
+
+
 @case("daemon: an event CloudTrail delivers late (within lookback) is still acted on")
 def late_delivery():
     aws = W["aws"]
