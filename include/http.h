@@ -58,7 +58,13 @@ struct sg_http;
 
 typedef void (*sg_http_done_fn)(struct sg_http_response *, void *arg);
 
+/* NULL on failure (a ca_file that cannot be read or holds no certificate,
+ * libcurl refusing): http_new_error() then says why, in one line. */
 struct sg_http *http_new(const struct sg_http_opts *);
+const char *http_new_error(void);
+/* Number of PEM certificates in the CA bundle at path (> 0), or -1 with
+ * why ("PATH: no PEM certificate in it", "PATH: No such file ..."). */
+int	 http_ca_file_check(const char *path, char *why, size_t whylen);
 void	 http_free(struct sg_http *);
 /* The options in effect, defaults filled in (ca_file NULL). */
 void	 http_get_opts(const struct sg_http *, struct sg_http_opts *);

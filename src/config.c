@@ -21,6 +21,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "rule.h"
 #include "util.h"
@@ -678,9 +679,15 @@ config_set_ca_file(struct config_parse *ps, const char *v)
 {
 	const char *why;
 
+	char pem[512];
+
 	if (*v != '\0' && config_readable(v, &why) == -1)
 		return config_bad(ps, "ca_file", "%s; give a readable PEM CA "
 		    "bundle", why);
+	/* Found now, not as an exit 1 (and restarts) at start-up. */
+	if (*v != '\0' && http_ca_file_check(v, pem, sizeof(pem)) == -1)
+		return config_bad(ps, "ca_file", "%s; give a readable PEM CA "
+		    "bundle", pem);
 	config_setstr(&ps->cfg->ca_file, v);
 	return 0;
 }
@@ -1588,10 +1595,14 @@ config_finish(struct config_parse *ps)
 		cfg->profile = xstrdup(v);
 	if (cfg->ca_file == NULL &&
 	    (v = config_env(ps, "AWS_CA_BUNDLE")) != NULL) {
-		if (config_readable(v, &why) == -1) {
+		char pem[512];
+
+		why = NULL;
+		if (config_readable(v, &why) == -1 ||
+		    http_ca_file_check(v, pem, sizeof(pem)) == -1) {
 			config_error(ps, 0, "bad AWS_CA_BUNDLE \"%s\" in the "
 			    "environment: %s; fix or unset it, or set ca_file "
-			    "in [aws]", v, why);
+			    "in [aws]", v, why != NULL ? why : pem);
 			return -1;
 		}
 		cfg->ca_file = xstrdup(v);

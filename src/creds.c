@@ -1461,7 +1461,8 @@ creds_provider_new(const struct sg_creds_opts *opts)
 		ho.max_response = CREDS_RESPONSE_MAX;
 		ho.ca_file = opts->ca_file;
 		if ((p->http = http_new(&ho)) == NULL) {
-			log_warnx("credentials: cannot make an HTTP client");
+			log_warnx("credentials: cannot make an HTTP client: "
+			    "%s", http_new_error());
 			free(p->profile);
 			free(p);
 			return NULL;

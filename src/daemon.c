@@ -417,8 +417,9 @@ clients_free(struct daemon *d)
 	d->creds = NULL;
 }
 
+/* The AWS clients of d->cfg. 0, or -1 with why in err. */
 static int
-clients_new(struct daemon *d)
+clients_new(struct daemon *d, char *err, size_t errlen)
 {
 	struct sg_http_opts ho = { .ca_file = d->cfg->ca_file };
 	struct sg_aws_opts ao = { 0 };
@@ -436,17 +437,24 @@ clients_new(struct daemon *d)
 	ao.creds = daemon_creds;
 	ao.creds_arg = d;
 	if ((d->http = http_new(&ho)) == NULL ||
-	    (d->creds = creds_provider_new(&co)) == NULL)
+	    (d->creds = creds_provider_new(&co)) == NULL) {
+		sg_errf(err, errlen, "%s", http_new_error());
 		goto fail;
+	}
 	ao.http = d->http;
-	if ((d->aws = aws_new(&ao)) == NULL)
+	if ((d->aws = aws_new(&ao)) == NULL) {
+		sg_errf(err, errlen, "cannot make the AWS client");
 		goto fail;
+	}
 	aws_set_interrupt(d->aws, &got_stop, STOP_GRACE_MS);
 	/* A revoke can block for a minute of retries: keep the watchdog fed
 	 * from inside every wait. */
 	aws_set_idle(d->aws, daemon_idle, d);
-	if (accounts_build(d) == -1)
+	if (accounts_build(d) == -1) {
+		sg_errf(err, errlen, "cannot set up the [account] sections' "
+		    "STS clients");
 		goto fail;
+	}
 	return 0;
 fail:
 	clients_free(d);
@@ -2129,13 +2137,15 @@ reload(struct daemon *d)
 	pollers_free(d);
 	clients_free(d);
 	d->cfg = ncfg;
-	if (clients_new(d) == -1) {
-		log_error("reload: cannot set up the AWS clients; keeping the "
-		    "running configuration");
+	if (clients_new(d, err, sizeof(err)) == -1) {
+		log_msg(LOG_ERR, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_CONFIG_ERROR },
+		    "reload failed, keeping the running configuration: "
+		    "cannot set up the AWS clients: %s", err);
 		d->cfg = old;
 		config_free(ncfg);
-		if (clients_new(d) == -1)
-			fatalx("cannot set up the AWS clients again");
+		if (clients_new(d, err, sizeof(err)) == -1)
+			fatalx("cannot set up the AWS clients again: %s", err);
 		guard_setup(d, false);
 		sd_notify(0, "READY=1");
 		return;
@@ -2264,7 +2274,8 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	baselines_load(&d);
 	drift_load(&d);
 
-	if (clients_new(&d) == -1) {
+	if (clients_new(&d, err, sizeof(err)) == -1) {
+		log_error("cannot set up the AWS clients: %s", err);
 		daemon_free(&d);
 		return SG_EXIT_FAIL;
 	}

@@ -80,31 +80,42 @@ mono_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Why the last http_new() failed, for http_new_error(). */
+static char http_why[512];
+
+const char *
+http_new_error(void)
+{
+	return http_why[0] != '\0' ? http_why : "unknown error";
+}
+
 static int
-read_file(const char *path, size_t max, struct sg_buf *out)
+read_file(const char *path, size_t max, struct sg_buf *out, char *why,
+    size_t whylen)
 {
 	char chunk[8192];
 	size_t n;
 	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		log_warn("%s", path);
+		sg_errf(why, whylen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (out->len + n > max) {
-			log_warnx("%s: larger than %zu bytes", path, max);
+			sg_errf(why, whylen, "%s: larger than %zu bytes", path,
+			    max);
 			fclose(f);
 			return -1;
 		}
 		if (buf_append(out, chunk, n) == -1) {
 			fclose(f);
-			log_warnx("%s: out of memory", path);
+			sg_errf(why, whylen, "%s: out of memory", path);
 			return -1;
 		}
 	}
 	if (ferror(f)) {
-		log_warn("%s", path);
+		sg_errf(why, whylen, "%s: %s", path, strerror(errno));
 		fclose(f);
 		return -1;
 	}
@@ -164,6 +175,34 @@ system_ca_bundle(void)
 	return NULL;
 }
 
+/* The CA file's text and its number of certificates; -1 with why. */
+static int
+read_ca_file(const char *path, struct sg_buf *out, char *why, size_t whylen)
+{
+	int n;
+
+	if (read_file(path, HTTP_CA_FILE_MAX, out, why, whylen) == -1)
+		return -1;
+	n = pem_count_certs(out->data != NULL ? out->data : "", out->len);
+	if (n <= 0) {
+		sg_errf(why, whylen, "%s: no PEM certificate in it", path);
+		return -1;
+	}
+	return n;
+}
+
+int
+http_ca_file_check(const char *path, char *why, size_t whylen)
+{
+	struct sg_buf b;
+	int n;
+
+	buf_init(&b);
+	n = read_ca_file(path, &b, why, whylen);
+	buf_free(&b);
+	return n;
+}
+
 static int
 http_load_ca(struct sg_http *h, const char *ca_file)
 {
@@ -173,21 +212,18 @@ http_load_ca(struct sg_http *h, const char *ca_file)
 
 	buf_init(&pem);
 	buf_init(&extra);
-	if (read_file(ca_file, HTTP_CA_FILE_MAX, &extra) == -1)
+	if ((n = read_ca_file(ca_file, &extra, http_why,
+	    sizeof(http_why))) == -1)
 		goto fail;
-	n = pem_count_certs(extra.data != NULL ? extra.data : "", extra.len);
-	if (n <= 0) {
-		log_warnx("%s: no PEM certificate found", ca_file);
-		goto fail;
-	}
 	if ((sys = system_ca_bundle()) == NULL)
 		log_warnx("no system CA bundle found; trusting only %s",
 		    ca_file);
-	else if (read_file(sys, HTTP_CA_FILE_MAX, &pem) == -1)
+	else if (read_file(sys, HTTP_CA_FILE_MAX, &pem, http_why,
+	    sizeof(http_why)) == -1)
 		goto fail;
 	if (buf_putc(&pem, '\n') == -1 ||
 	    buf_append(&pem, extra.data, extra.len) == -1) {
-		log_warnx("CA bundle: out of memory");
+		sg_errf(http_why, sizeof(http_why), "CA bundle: out of memory");
 		goto fail;
 	}
 	buf_free(&extra);
@@ -208,9 +244,11 @@ http_new(const struct sg_http_opts *opts)
 	static int curl_ready;
 	struct sg_http *h;
 
+	http_why[0] = '\0';
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			log_warnx("curl_global_init failed");
+			sg_errf(http_why, sizeof(http_why),
+			    "curl_global_init failed");
 			return NULL;
 		}
 		curl_ready = 1;
@@ -233,7 +271,8 @@ http_new(const struct sg_http_opts *opts)
 
 	if ((h->multi = curl_multi_init()) == NULL ||
 	    (h->share = curl_share_init()) == NULL) {
-		log_warnx("libcurl: cannot create handles");
+		sg_errf(http_why, sizeof(http_why),
+		    "libcurl: cannot create handles");
 		goto fail;
 	}
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,

@@ -588,7 +588,7 @@ def tls_verification():
         bad = os.path.join(d, "empty.pem")
         open(bad, "w").close()
         r = run(DESCRIBE, "https://127.0.0.1:1", AWS_CA_BUNDLE=bad)
-        assert r.rc == 1 and "no PEM certificate" in r.err, r
+        assert r.rc == 1 and "no PEM certificate" in r.out, r
 
 
 if __name__ == "__main__":

@@ -209,7 +209,8 @@ main(int argc, char **argv)
 	co.ca_file = ho.ca_file;
 	if ((http = http_new(&ho)) == NULL ||
 	    (base = creds_provider_new(&co)) == NULL) {
-		printf("error=cannot set up the HTTP client\n");
+		printf("error=cannot set up the HTTP client: %s\n",
+		    http_new_error());
 		rv = 1;
 		goto out;
 	}

@@ -176,7 +176,7 @@ main(int argc, char **argv)
 	aws_apply_env_knobs(&ho, &ao);
 	if ((http = http_new(&ho)) == NULL) {
 		printf("ERROR kind=local http=0 code=- message=cannot set up "
-		    "the HTTP client\n");
+		    "the HTTP client: %s\n", http_new_error());
 		free(params);
 		return 1;
 	}

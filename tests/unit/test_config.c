@@ -24,6 +24,44 @@
 #define GROUP_KEYS "region, account, allow, allow_egress, allow_principal, " \
 	"egress, restore, baseline"
 
+/* ca_file must name a PEM certificate: main() writes this one to two
+ * files, and "@CA@" / "@CA2@" in configurations, environments and
+ * expected texts stand for their paths. */
+static const char test_ca[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBqzCCAVGgAwIBAgIUaUHJdaqxlRi6w7514B2q+xsB6YgwCgYIKoZIzj0EAwIw\n"
+	"KjEoMCYGA1UEAwwfc2dndWFyZCB0ZXN0IENBIChrZXkgZGlzY2FyZGVkKTAgFw0y\n"
+	"NjExMjcyMjEwNTVaGA8yMTI2MTEwMzIyMTA1NVowKjEoMCYGA1UEAwwfc2dndWFy\n"
+	"ZCB0ZXN0IENBIChrZXkgZGlzY2FyZGVkKTBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+	"A0IABLS4YjrcgnfOVtDHleOd5CA0tKkLGU7nM6TgG2Yl6H212lvoqcSNHtMU/XUU\n"
+	"w5x8qE6lWIyRAwA5Kn8U30+A+jGjUzBRMB0GA1UdDgQWBBRjDCWIhi2RFjyQ1mV3\n"
+	"jao54hduTjAfBgNVHSMEGDAWgBRjDCWIhi2RFjyQ1mV3jao54hduTjAPBgNVHRMB\n"
+	"Af8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIE679X4cpY/8MHJamcBDndnS1Y91\n"
+	"hM8EeubsZQkpH0DCAiEAgZQl85due4CmaMjNcqoSbblyhN/vMjg0lWws2qjDyWE=\n"
+	"-----END CERTIFICATE-----\n";
+static char ca_dir[64], ca_path[96], ca_path2[96];
+
+/* s with @CA@ and @CA2@ replaced (free it). */
+static char *
+subst(const char *s)
+{
+	struct sg_buf b;
+	const char *p;
+
+	buf_init(&b);
+	for (p = s; *p != '\0'; p++) {
+		if (strncmp(p, "@CA2@", 5) == 0) {
+			buf_puts(&b, ca_path2);
+			p += 4;
+		} else if (strncmp(p, "@CA@", 4) == 0) {
+			buf_puts(&b, ca_path);
+			p += 3;
+		} else
+			buf_putc(&b, *p);
+	}
+	return buf_steal(&b);
+}
+
 /* The fake environment: NAME=VALUE strings, NULL-terminated. */
 static const char *const *fake_env;
 
@@ -34,8 +72,11 @@ env_get(const char *name)
 
 	for (i = 0; fake_env != NULL && fake_env[i] != NULL; i++)
 		if (strncmp(fake_env[i], name, n) == 0 &&
-		    fake_env[i][n] == '=')
+		    fake_env[i][n] == '=') {
+			if (strcmp(fake_env[i] + n + 1, "@CA@") == 0)
+				return ca_path;
 			return fake_env[i] + n + 1;
+		}
 	return NULL;
 }
 
@@ -43,12 +84,13 @@ static struct sg_config *
 load_env(const char *text, const char *const *env)
 {
 	struct sg_config *cfg;
-	char err[1024] = "";
+	char err[1024] = "", *t = subst(text);
 
 	fake_env = env;
-	if (config_load_string("t.ini", text, env_get, &cfg, err,
+	if (config_load_string("t.ini", t, env_get, &cfg, err,
 	    sizeof(err)) == -1)
 		fail_msg("config refused: %s", err);
+	free(t);
 	assert_non_null(cfg);
 	return cfg;
 }
@@ -158,7 +200,7 @@ static const char full_text[] =
 	"ec2_endpoint_url = https://ec2.eu-west-1.amazonaws.com\n"
 	"sns_endpoint_url = http://localhost:4566/\n"
 	"sts_endpoint_url = https://sts.eu-west-1.amazonaws.com\n"
-	"ca_file = /etc/hosts\n"
+	"ca_file = @CA@\n"
 	"\n"
 	"[notify]\n"
 	"topic_arn = arn:aws:sns:eu-west-1:123456789012:sgguard-alerts\n"
@@ -198,7 +240,7 @@ test_full(void **state)
 	assert_string_equal(cfg->sns_endpoint_url, "http://localhost:4566/");
 	assert_string_equal(cfg->sts_endpoint_url,
 	    "https://sts.eu-west-1.amazonaws.com");
-	assert_string_equal(cfg->ca_file, "/etc/hosts");
+	assert_string_equal(cfg->ca_file, ca_path);
 	assert_string_equal(cfg->topic_arn,
 	    "arn:aws:sns:eu-west-1:123456789012:sgguard-alerts");
 	assert_string_equal(cfg->subject_prefix, "[prod sgguard]");
@@ -752,25 +794,39 @@ static void
 test_env_profile_ca(void **state)
 {
 	static const char *const env[] = { "AWS_PROFILE=staging",
-	    "AWS_CA_BUNDLE=/etc/hosts", NULL };
+	    "AWS_CA_BUNDLE=@CA@", NULL };
 	static const char *const badca[] = {
 	    "AWS_CA_BUNDLE=/nonexistent/ca.pem", NULL };
 	struct sg_config *cfg;
 
 	cfg = load_env(GROUP, env);
 	assert_string_equal(cfg->profile, "staging");
-	assert_string_equal(cfg->ca_file, "/etc/hosts");
+	assert_string_equal(cfg->ca_file, ca_path);
 	config_free(cfg);
-	cfg = load_env("[aws]\nprofile = prod\nca_file = /etc/passwd\n" GROUP,
+	cfg = load_env("[aws]\nprofile = prod\nca_file = @CA2@\n" GROUP,
 	    env);
 	assert_string_equal(cfg->profile, "prod");
-	assert_string_equal(cfg->ca_file, "/etc/passwd");
+	assert_string_equal(cfg->ca_file, ca_path2);
 	config_free(cfg);
 	expect_error_env(GROUP, badca, "t.ini: bad AWS_CA_BUNDLE "
 	    "\"/nonexistent/ca.pem\" in the environment: No such file or "
 	    "directory; fix or unset it, or set ca_file in [aws]");
-	cfg = load_env("[aws]\nca_file = /etc/hosts\n" GROUP, badca);
+	cfg = load_env("[aws]\nca_file = @CA@\n" GROUP, badca);
 	config_free(cfg);
+	/* Readable but no certificate in it: said at the line, not as an
+	 * exit 1 at start-up. */
+	expect_error("[aws]\nca_file = /etc/hostname\n" GROUP, "t.ini:2: bad "
+	    "ca_file \"/etc/hostname\": /etc/hostname: no PEM certificate in "
+	    "it; give a readable PEM CA bundle");
+	{
+		static const char *const notpem[] = {
+		    "AWS_CA_BUNDLE=/etc/hostname", NULL };
+
+		expect_error_env(GROUP, notpem, "t.ini: bad AWS_CA_BUNDLE "
+		    "\"/etc/hostname\" in the environment: /etc/hostname: no "
+		    "PEM certificate in it; fix or unset it, or set ca_file in "
+		    "[aws]");
+	}
 }
 
 static void
@@ -914,7 +970,7 @@ test_summary_full(void **state)
 	    "[aws]\nregion = eu-west-1\nprofile = prod\n"
 	    "endpoint_url = http://127.0.0.1:5000\n"
 	    "sts_endpoint_url = https://sts.eu-west-1.amazonaws.com\n"
-	    "ca_file = /etc/hosts\n"
+	    "ca_file = @CA@\n"
 	    "[notify]\ntopic_arn = arn:aws:sns:eu-west-1:123456789012:alerts\n"
 	    "subject_prefix = [prod]\n"
 	    "[group sg-0123456789abcdef0]\nregion = us-east-1\n"
@@ -923,8 +979,7 @@ test_summary_full(void **state)
 	    "[group sg-12345678]\n"
 	    "[group sg-87654321]\nregion = us-east-1\n");
 	char *out = summary(cfg);
-
-	assert_string_equal(out,
+	char *want = subst(
 	    "configuration OK: t.ini\n"
 	    "mode: audit (detect and notify, change nothing); poll every 30 s, "
 	    "lookback 600 s\n"
@@ -936,13 +991,16 @@ test_summary_full(void **state)
 	    "endpoint: ec2 http://127.0.0.1:5000\n"
 	    "endpoint: sns http://127.0.0.1:5000\n"
 	    "endpoint: sts https://sts.eu-west-1.amazonaws.com\n"
-	    "ca_file: /etc/hosts\n"
+	    "ca_file: @CA@\n"
 	    "notify: arn:aws:sns:eu-west-1:123456789012:alerts (subject "
 	    "prefix \"[prod]\")\n"
 	    "groups: 3 in 2 regions\n"
 	    "  sg-0123456789abcdef0 (us-east-1): 2 allow, 1 allow_principal\n"
 	    "  sg-12345678 (eu-west-1): 0 allow, 0 allow_principal\n"
 	    "  sg-87654321 (us-east-1): 0 allow, 0 allow_principal\n");
+
+	assert_string_equal(out, want);
+	free(want);
 	free(out);
 	config_free(cfg);
 }
@@ -1873,5 +1931,23 @@ main(void)
 		cmocka_unit_test(test_many_tags),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	FILE *f;
+	int rc;
+
+	snprintf(ca_dir, sizeof(ca_dir), "%s/sgguard-test-config-XXXXXX",
+	    getenv("TMPDIR") != NULL && strlen(getenv("TMPDIR")) < 30 ?
+	    getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(ca_dir) == NULL)
+		return 1;
+	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", ca_dir);
+	snprintf(ca_path2, sizeof(ca_path2), "%s/ca2.pem", ca_dir);
+	if ((f = fopen(ca_path, "w")) == NULL || fputs(test_ca, f) < 0 ||
+	    fclose(f) != 0 || (f = fopen(ca_path2, "w")) == NULL ||
+	    fputs(test_ca, f) < 0 || fclose(f) != 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(ca_path);
+	unlink(ca_path2);
+	rmdir(ca_dir);
+	return rc;
 }
