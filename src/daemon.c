@@ -2393,6 +2393,14 @@ daemon_run(const struct sg_options *opts, struct sg_config *cfg)
 	rc = SG_EXIT_OK;
 	if (opts->once && (!setup_ok || !d.cycle_ok || !d.state_ok))
 		rc = SG_EXIT_FAIL;
+	/* A --once that a signal cut short did not do its cycle (and left
+	 * what is queued unsent): a script must not take that as done. A
+	 * daemon stopped is a normal stop. */
+	if (opts->once && got_stop) {
+		rc = SG_EXIT_FAIL;
+		sg_strlcpy(d.last_error, "stopped by a signal before the "
+		    "cycle was done", sizeof(d.last_error));
+	}
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_STOPPED },
 	    "sgguard stopped: %lu event%s seen, %lu rule%s reverted",

@@ -350,11 +350,11 @@ class Guard:
             print("#   " + line)
         return r
 
-    def start(self, extra=None):
+    def start(self, extra=None, *args):
         self.log = open(os.path.join(self.dir, "stderr.log"), "w+")
         self.proc = harness.spawn([harness.BIN, "-c", self.config, "--state-dir",
-                                   self.state], stdout=self.log, stderr=subprocess.STDOUT,
-                                  env=self.env(extra))
+                                   self.state, *args], stdout=self.log,
+                                  stderr=subprocess.STDOUT, env=self.env(extra))
         return self.proc
 
     def output(self):
@@ -1307,16 +1307,17 @@ def daemon_sns():
     assert len(messages_for(g)) == 1
 
 
-def stop_while_hanging(guard, service, action, then=None):
-    """Start the daemon with every SERVICE ACTION call hanging, run then()
-    (if any) once it is up, SIGTERM it as soon as such a call is in flight:
-    it must exit 0 without a crash. Returns (then()'s value, the log)."""
+def stop_while_hanging(guard, service, action, then=None, args=(), want_rc=0):
+    """Start the daemon (with args) with every SERVICE ACTION call hanging,
+    run then() (if any) once it is up, SIGTERM it as soon as such a call is
+    in flight: it must exit want_rc without a crash. Returns (then()'s
+    value, the log)."""
     aws = W["aws"]
     aws.fault(service=service, action=action, mode="hang", seconds=20, count=-1)
     t = time.time()
     got = None
     try:
-        guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"})
+        guard.start({"SGGUARD_HTTP_TIMEOUT_MS": "15000"}, *args)
         if then is not None:
             guard.wait_log(r"started")
             got = then()
@@ -1326,7 +1327,7 @@ def stop_while_hanging(guard, service, action, then=None):
         rc, out = guard.stop()
         aws.clear_faults()
     no_crash(rc, out)
-    assert rc == 0, rc
+    assert rc == want_rc, rc
     return got, out
 
 
@@ -1359,6 +1360,22 @@ def daemon_sigterm_lookup():
     assert ": error: " not in out, out
     assert re.search(r"info: CloudTrail LookupEvents in default/%s cut short: sgguard is "
                      r"stopping" % REGION, out), out
+    assert guard.read_state()["cursors"] == {"default/%s" % REGION: c0}
+
+
+def once_sigterm_lookup():
+    """--once stopped by SIGTERM while LookupEvents hangs: its cycle was not
+    done, so it exits 1 with the cause as the last line (a script or timer
+    must not take it as done), and the cursor stays."""
+    w, g = setup_cell()
+    guard = Guard(g, poll=5)
+    c0 = int(time.time()) - 60
+    guard.seed(c0)
+    _, out = stop_while_hanging(guard, "cloudtrail", "LookupEvents", args=("--once",),
+                                want_rc=1)
+    last = out.rstrip("\n").split("\n")[-1]
+    assert re.fullmatch(r"sgguard\[\d+\]: error: --once: not everything could be done: "
+                        r"stopped by a signal before the cycle was done", last), out
     assert guard.read_state()["cursors"] == {"default/%s" % REGION: c0}
 
 
@@ -1470,6 +1487,8 @@ def cells():
     out.append(("daemon: SIGTERM while a revoke is in flight", daemon_sigterm_revoke))
     out.append(("daemon: SIGTERM while a LookupEvents hangs: a stop, not an error",
                 daemon_sigterm_lookup))
+    out.append(("--once: SIGTERM while a LookupEvents hangs: exit 1, the cycle was not done",
+                once_sigterm_lookup))
     out.append(("daemon: imds refresh fails, old credentials kept", daemon_imds_refresh))
     out.append(("daemon: a slow STS for prod holds up no other account", daemon_sts_slow))
     out.append(("daemon: prod's assumed-role keys called expired early: assumed again at once",
