@@ -35,9 +35,13 @@ permission_params(int n, const struct sg_rule *r, struct sg_kvlist *out)
 
 	kvlist_addf(out, proto_text(r->proto, num, sizeof(num)),
 	    "IpPermissions.%d.IpProtocol", n);
-	/* Ports mean something for tcp, udp and the ICMPs (type/code). */
-	if (r->proto == SG_PROTO_TCP || r->proto == SG_PROTO_UDP ||
-	    r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6) {
+	/*
+	 * Ports mean something for tcp, udp and the ICMPs (type/code). For
+	 * other protocol numbers EC2 ignores them and stores -1/-1, which is
+	 * what from/to hold then: sent too, as some EC2 implementations
+	 * (moto) cannot match such a rule without them. "all" goes without.
+	 */
+	if (r->proto != SG_PROTO_ALL) {
 		snprintf(num, sizeof(num), "%d", r->from_port);
 		kvlist_addf(out, num, "IpPermissions.%d.FromPort", n);
 		snprintf(num, sizeof(num), "%d", r->to_port);

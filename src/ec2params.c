@@ -61,9 +61,8 @@ ec2params_modify(const char *group_id, const struct sg_group_rule *rules,
 		    "SecurityGroupRule.%zu.SecurityGroupRuleId", k);
 		kvlist_addf(out, ec2_proto_text(r->proto, num, sizeof(num)),
 		    "SecurityGroupRule.%zu.SecurityGroupRule.IpProtocol", k);
-		/* As ec2_permission_params: ports for tcp, udp, icmp(v6). */
-		if (r->proto == SG_PROTO_TCP || r->proto == SG_PROTO_UDP ||
-		    r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6) {
+		/* As ec2_permission_params: ports but for "all". */
+		if (r->proto != SG_PROTO_ALL) {
 			snprintf(num, sizeof(num), "%d", r->from_port);
 			kvlist_addf(out, num,
 			    "SecurityGroupRule.%zu.SecurityGroupRule.FromPort",

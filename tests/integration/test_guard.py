@@ -688,7 +688,11 @@ def revoke_by_permissions():
     g = new_group()
     guard = Guard(g)
     assert guard.once().returncode == 0       # a state with a cursor
-    ingress(g, [tcp(22, "198.51.100.0/24"), tcp6(22, "2001:db8:1::/48")], W["mallory"])
+    # Protocol 50 (ESP) too: EC2 keeps no ports for it, so the revoke
+    # sends -1/-1 (moto cannot match it without).
+    esp = {"IpProtocol": "50", "FromPort": -1, "ToPort": -1,
+           "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}
+    ingress(g, [tcp(22, "198.51.100.0/24"), tcp6(22, "2001:db8:1::/48"), esp], W["mallory"])
     genuine = aws.events()[-1]["record"]
     assert genuine["requestParameters"]["groupId"] == g
     assert genuine["responseElements"]["securityGroupRuleSet"]["items"]
@@ -712,6 +716,7 @@ def revoke_by_permissions():
     assert "event_id: %s" % bare["eventID"] in lines, lines
     assert "revoked: tcp 22 198.51.100.0/24" in lines, lines
     assert "revoked: tcp 22 2001:db8:1::/48" in lines, lines
+    assert "revoked: 50 any 203.0.113.0/24" in lines, lines
 
 
 @case("a rule already gone when sgguard revokes it counts as reverted")
