@@ -814,6 +814,25 @@ test_glob(void **state)
 		{ "arn:aws:iam::123456789012:*",
 		  "arn:aws:iam::210987654321:user/a", false },
 		{ "*/admin-*", "arn:aws:iam::1:user/ops/admin-jo", true },
+		/* sgguard.ini(5)'s IAM Identity Center glob: the role path has
+		 * the instance's region, except for us-east-1. */
+		{ "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "*AWSReservedSSO_NetworkAdmin_*",
+		  "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "AWSReservedSSO_NetworkAdmin_0123456789abcdef", true },
+		{ "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "*AWSReservedSSO_NetworkAdmin_*",
+		  "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "eu-west-1/AWSReservedSSO_NetworkAdmin_0123456789abcdef", true },
+		{ "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "*AWSReservedSSO_NetworkAdmin_*",
+		  "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "AWSReservedSSO_ReadOnly_0123456789abcdef", false },
+		/* The old documented form missed the us-east-1 shape. */
+		{ "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/*/"
+		  "AWSReservedSSO_NetworkAdmin_*",
+		  "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/"
+		  "AWSReservedSSO_NetworkAdmin_0123456789abcdef", false },
 	};
 	size_t i;
 
