@@ -101,6 +101,14 @@ void	 describe_rules_free(struct sg_rule_set *);
  */
 int	 describe_groups_params(const char *tag_key, const char *tag_value,
 	    int max_results, const char *next_token, struct sg_kvlist *out);
+/*
+ * Parameters of DescribeSecurityGroups for the group a call named by name
+ * alone (GroupName.1=NAME: in EC2 that names a group of the default VPC,
+ * the only place where a call may name a group so). No paging: EC2 takes
+ * no MaxResults beside names. 0, or -1 when name is empty or longer than
+ * SG_DESCRIBE_MAX_VALUE_LEN.
+ */
+int	 describe_group_by_name_params(const char *name, struct sg_kvlist *out);
 /* Read one DescribeSecurityGroupsResponse page, as describe_rules_parse. */
 int	 describe_groups_parse(const char *doc, size_t len,
 	    struct sg_group_set *, char **next_token, char *err,

@@ -1725,6 +1725,19 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	if (p->acct->id[0] == '\0' && strlen(ev.account) == 12 &&
 	    strspn(ev.account, "0123456789") == 12)
 		sg_strlcpy(p->acct->id, ev.account, sizeof(p->acct->id));
+	/* A group named by name alone, with no id in the record. */
+	if (sg_strempty(ev.group_id) && !sg_strempty(ev.group_name) &&
+	    sg_streq(ev.event_source, "ec2.amazonaws.com") &&
+	    sg_strempty(ev.error_code) && !is_self(d, &ev) &&
+	    (strncmp(name, "AuthorizeSecurityGroup", 22) == 0 ||
+	    strncmp(name, "RevokeSecurityGroup", 19) == 0)) {
+		if (group_by_name(d, p, &ev) == -1) {
+			event_free(&ev);
+			return RETRY;
+		}
+		f.group_id = ev.group_id;
+	}
+
 	/* Repaired text (bad UTF-8, control characters, cut strings) is
 	 * worth a look on a watched group: someone may be hiding something.
 	 * Not for a call that failed (a bad CIDR is often why it failed):

@@ -165,6 +165,7 @@ const char *account_key(const struct account *, const char *region,
 void	 groups_build(struct daemon *);
 ssize_t	 group_index(const struct daemon *, const char *region,
 	    const char *id);
+int	 group_by_name(struct daemon *, struct poller *, struct sg_event *);
 void	 discover(struct daemon *);
 void	 side_file_save(struct daemon *, const char *name, const char *what,
 	    char *text, bool *dirty, bool *unsaved);

@@ -138,6 +138,16 @@ describe_groups_params(const char *tag_key, const char *tag_value,
 	return 0;
 }
 
+int
+describe_group_by_name_params(const char *name, struct sg_kvlist *out)
+{
+	if (name == NULL || *name == '\0' ||
+	    strlen(name) > SG_DESCRIBE_MAX_VALUE_LEN)
+		return -1;
+	kvlist_add(out, "GroupName.1", name);
+	return 0;
+}
+
 /* --- DescribeSecurityGroupRules answers ----------------------------- */
 
 #define RULES_ROOT	"DescribeSecurityGroupRulesResponse"

@@ -59,6 +59,110 @@ group_index(const struct daemon *d, const char *region, const char *id)
 }
 
 /*
+ * A call that named its group by name alone (GroupName, the default VPC)
+ * and whose record gives no id anywhere (no securityGroupRuleSet: older
+ * records, some callers): ask EC2 which group that is, in the account and
+ * region of the call, and set ev->group_id when it is a watched one. Only
+ * looked up where a group is watched. 0, or -1 when EC2 could not be asked
+ * (the event is then tried again next cycle).
+ */
+int
+group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
+{
+	struct sg_kvlist params = { 0 };
+	struct sg_group_set gs = { 0 };
+	struct sg_aws_error err;
+	struct sg_buf body;
+	const char *region = ev->region, *hit = NULL;
+	char why[512], name[128], *next = NULL;
+	size_t i;
+	ssize_t gi;
+	bool here = false;
+	int rc = 0;
+
+	for (i = 0; i < d->ngroups && !here; i++)
+		here = d->group_acct[i] == p->acct &&
+		    sg_streq(d->groups[i].region, region);
+	log_sanitize(ev->group_name, name, sizeof(name));
+	if (!here || describe_group_by_name_params(ev->group_name,
+	    &params) == -1) {
+		log_debug("event %s: group named \"%s\", no id: not looked "
+		    "up (nothing watched in %s)", ev->event_id, name, p->key);
+		kvlist_free(&params);
+		return 0;
+	}
+	buf_init(&body);
+	if (ec2_call(d, p->acct, region, "DescribeSecurityGroups", &params,
+	    &body, &err) == -1) {
+		awserr_format(&err, why, sizeof(why));
+		/* No such group (deleted since, or not in the default VPC):
+		 * nothing watched can be meant. */
+		if (sg_streq(err.code, "InvalidGroup.NotFound"))
+			log_info("event %s: the group named \"%s\" in %s is not "
+			    "there any more: not a watched group", ev->event_id,
+			    name, p->key);
+		else {
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .event_id = ev->event_id, .region = region },
+			    "event %s: the call named its group \"%s\" only; "
+			    "cannot look it up in %s (%s); trying again next "
+			    "cycle", ev->event_id, name, p->key, why);
+			set_error(d, "DescribeSecurityGroups %s: %.160s",
+			    region, why);
+			rc = -1;
+		}
+	} else if (describe_groups_parse(body.data ? body.data : "",
+	    body.len, &gs, &next, why, sizeof(why)) == -1) {
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_AWS_ERROR,
+		    .event_id = ev->event_id, .region = region },
+		    "event %s: the call named its group \"%s\" only; EC2's "
+		    "answer for it in %s is unreadable (%s); trying again "
+		    "next cycle", ev->event_id, name, p->key, why);
+		set_error(d, "DescribeSecurityGroups %s: %.160s", region, why);
+		rc = -1;
+	} else {
+		/* EC2 answers with the default VPC's group; a look-alike
+		 * that also lists others is narrowed to the watched ones. */
+		for (i = 0; i < gs.n; i++) {
+			if (!sg_streq(gs.v[i].name, ev->group_name) ||
+			    (gi = group_index(d, region,
+			    gs.v[i].group_id)) == -1 ||
+			    d->group_acct[gi] != p->acct)
+				continue;
+			if (hit != NULL && strcmp(hit, gs.v[i].group_id) != 0) {
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_BAD_RECORD,
+				    .event_id = ev->event_id,
+				    .region = region },
+				    "event %s: the call named its group \"%s\" "
+				    "only, and watched groups %s and %s in %s "
+				    "both have that name: not acted on",
+				    ev->event_id, name, hit, gs.v[i].group_id,
+				    p->key);
+				hit = NULL;
+				break;
+			}
+			hit = gs.v[i].group_id;
+		}
+		if (hit != NULL) {
+			free(ev->group_id);
+			ev->group_id = xstrdup(hit);
+			log_info("event %s: the call named its group \"%s\" "
+			    "only: that is %s", ev->event_id, name, hit);
+		} else
+			log_debug("event %s: group named \"%s\" in %s is not "
+			    "watched", ev->event_id, name, p->key);
+	}
+	free(next);
+	describe_groups_free(&gs);
+	buf_free(&body);
+	kvlist_free(&params);
+	return rc;
+}
+
+/*
  * Look for the groups every tag section names, in each of its regions.
  * A search that fails keeps what the last one found there: a group never
  * drops out of the guard because an API call failed.

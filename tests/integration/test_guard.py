@@ -719,6 +719,40 @@ def revoke_by_permissions():
     assert "revoked: 50 any 203.0.113.0/24" in lines, lines
 
 
+@case("a call that named its group only by name (no id in the record) is looked up and reverted")
+def group_by_name_only():
+    import uuid
+    aws = W["aws"]
+    g = new_group()
+    name = aws.client("ec2").describe_security_groups(GroupIds=[g])["SecurityGroups"][0]["GroupName"]
+    guard = Guard(g)
+    assert guard.once().returncode == 0       # a state with a cursor
+    ingress(g, [tcp(23, "192.0.2.0/24")], W["mallory"])
+    genuine = aws.events()[-1]["record"]
+    # The shape of a default-VPC call by GroupName in an older record:
+    # the name in the request, no rule ids (so no group id) in the answer.
+    bare = json.loads(json.dumps(genuine))
+    bare["eventID"] = str(uuid.uuid4())
+    del bare["requestParameters"]["groupId"]
+    bare["requestParameters"]["groupName"] = name
+    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
+    aws.inject(bare)
+    path = os.path.join(guard.state, "state.json")
+    with open(path) as f:
+        st = json.load(f)
+    st["handled"][genuine["eventID"]] = int(time.time())
+    with open(path, "w") as f:
+        json.dump(st, f)
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert 'event %s: the call named its group "%s" only: that is %s' % (
+        bare["eventID"], name, g) in r.stderr, r.stderr
+    assert rules_of(g) == set(), rules_of(g)
+    (m,) = messages_for(g)
+    lines = body_lines(m)
+    assert "group_id: %s" % g in lines and "revoked: tcp 23 192.0.2.0/24" in lines, lines
+
+
 @case("a rule already gone when sgguard revokes it counts as reverted")
 def already_gone():
     aws = W["aws"]

@@ -163,6 +163,21 @@ test_groups_params(void **state)
 	longv[255] = '\0';
 	assert_int_equal(describe_groups_params("K", longv, 0, NULL, &l), 0);
 	kvlist_free(&l);
+
+	/* A group named by name: botocore's
+	 * describe_security_groups(GroupNames=["web"]), no paging. */
+	{
+		static const char *const want_name[] = { "GroupName.1=web" };
+
+		assert_int_equal(describe_group_by_name_params("web", &l), 0);
+		assert_params(&l, want_name, SG_ARRAY_LEN(want_name));
+		kvlist_free(&l);
+		assert_int_equal(describe_group_by_name_params("", &l), -1);
+		assert_int_equal(describe_group_by_name_params(NULL, &l), -1);
+		longv[255] = 'v';
+		assert_int_equal(describe_group_by_name_params(longv, &l), -1);
+		assert_int_equal(l.n, 0);
+	}
 }
 
 /* --- DescribeSecurityGroupRules answers ------------------------------ */
