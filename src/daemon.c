@@ -1930,7 +1930,9 @@ publish_pending(struct daemon *d, bool early)
 			p = &d->state.pending[i];
 		} else if (sns_publish(d->aws, p->topic_arn, p->subject,
 		    p->message, &err) == 0) {
-			log_info("event %s: notification published to %s",
+			log_msg(LOG_INFO, &(struct sg_log_fields){
+			    .event_id = p->event_id },
+			    "event %s: notification published to %s",
 			    p->event_id, p->topic_arn);
 			state_remove_pending(&d->state, i);
 			commit(d);

@@ -99,6 +99,11 @@ main(int argc, char *argv[])
 		case OPT_STATE_DIR:
 			if (*optarg == '\0')
 				usage_error("--state-dir needs a directory");
+			/* As the file's state_dir: a daemon runs in /, so a
+			 * relative path would land somewhere unexpected. */
+			if (*optarg != '/')
+				usage_error("--state-dir needs an absolute path, "
+				    "not \"%s\"", optarg);
 			opts.state_dir = optarg;
 			break;
 		case OPT_LOG_LEVEL:

@@ -86,6 +86,11 @@ def missing_value():
     r = sgguard("--state-dir", "")
     assert r.returncode == 64, r
     assert "--state-dir" in error_line(r.stderr)
+    # A relative directory, as the file's state_dir: refused.
+    r = sgguard("-t", "--state-dir", "relative/state")
+    assert r.returncode == 64, r
+    assert '--state-dir needs an absolute path, not "relative/state"' in \
+        error_line(r.stderr), r.stderr
 
 
 @case("a bad --log-level exits 64 naming the valid levels")
