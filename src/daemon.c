@@ -1197,11 +1197,15 @@ revert_failed(struct daemon *d, const struct sg_event *ev,
 		    ev->group_id, ev->region, f->principal, res->error,
 		    ndone > 0 ? "; reverted [" : "", done_text,
 		    ndone > 0 ? "]" : "");
-	else
+	else if (ndone > 0)
 		log_msg(LOG_ERR, f, "event %s: reverted [%s] on %s (%s) added "
 		    "by %s, but not all of the call: %s", ev->event_id,
 		    done_text, ev->group_id, ev->region, f->principal,
 		    res->error);
+	else
+		log_msg(LOG_ERR, f, "event %s: nothing could be reverted on "
+		    "%s (%s) of the call by %s: %s", ev->event_id,
+		    ev->group_id, ev->region, f->principal, res->error);
 	set_error(d, "revert on %s failed: %.160s", ev->group_id, res->error);
 	d->reverted += ndone;
 	if (b != NULL && ndone > 0 && baseline_forget(b, done, ndone) > 0)
@@ -1748,7 +1752,8 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 		log_msg(LOG_WARNING, &(struct sg_log_fields){
 		    .message_id = SG_MSGID_BAD_RECORD, .event_id = ev.event_id,
 		    .group_id = ev.group_id, .region = ev.region },
-		    "event %s: parts of the CloudTrail record were repaired: %s",
+		    "event %s: parts of the CloudTrail record were unreadable "
+		    "or had to be repaired: %s",
 		    ev.event_id, ev.parse_warning);
 
 	/* Failed calls change nothing; other sources are not ours. */

@@ -753,6 +753,43 @@ def group_by_name_only():
     assert "group_id: %s" % g in lines and "revoked: tcp 23 192.0.2.0/24" in lines, lines
 
 
+@case("a rule sgguard cannot read (source group by name only, no ids): FAILED, checked by hand")
+def unreadable_rule_failed():
+    import uuid
+    aws = W["aws"]
+    g = new_group()
+    guard = Guard(g)
+    assert guard.once().returncode == 0       # a state with a cursor
+    ingress(g, [tcp(24, "192.0.2.0/24")], W["mallory"])
+    genuine = aws.events()[-1]["record"]
+    bare = json.loads(json.dumps(genuine))
+    bare["eventID"] = str(uuid.uuid4())
+    items = bare["requestParameters"]["ipPermissions"]["items"]
+    items.append({"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432,
+                  "groups": {"items": [{"userId": ACCOUNT, "groupName": "db-clients"}]},
+                  "ipRanges": {}, "ipv6Ranges": {}, "prefixListIds": {}})
+    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
+    aws.inject(bare)
+    path = os.path.join(guard.state, "state.json")
+    with open(path) as f:
+        st = json.load(f)
+    st["handled"][genuine["eventID"]] = int(time.time())
+    with open(path, "w") as f:
+        json.dump(st, f)
+    r = guard.once()
+    assert r.returncode == 1, r.stderr
+    assert re.search(r"warning: event %s: parts of the CloudTrail record were unreadable or "
+                     r"had to be repaired: .*source group given by name only"
+                     % bare["eventID"], r.stderr), r.stderr
+    assert "reverted [] " not in r.stderr, r.stderr
+    assert rules_of(g) == set(), rules_of(g)     # the readable rule went
+    (m,) = messages_for(g)
+    assert m["subject"] == "[sgguard] FAILED %s (%s)" % (g, REGION), m["subject"]
+    lines = body_lines(m)
+    assert "revoked: tcp 24 192.0.2.0/24" in lines, lines
+    assert "failed: unreadable rule (see error)" in lines, lines
+
+
 @case("a rule already gone when sgguard revokes it counts as reverted")
 def already_gone():
     aws = W["aws"]
