@@ -1181,6 +1181,11 @@ revert_failed(struct daemon *d, const struct sg_event *ev,
 	char done_text[1024], failed_text[1024];
 	size_t i, ndone = 0, nfailed = 0;
 
+	/* Only the first ndone/nfailed are read; zeroed for the compiler,
+	 * which cannot tell (gcc -O1 -Wmaybe-uninitialized). */
+	memset(done, 0, sizeof(done));
+	memset(failed, 0, sizeof(failed));
+
 	for (i = 0; i < plan->nrevoke; i++) {
 		bool ok = res->ok != NULL && i < res->n && res->ok[i];
 
