@@ -107,6 +107,11 @@ teardown(void **state)
 	rm_file(".aws/credentials");
 	rm_file(".aws/config");
 	rm_file("other");
+	/* What the credential_process tests write, also when one failed. */
+	rm_file("helper.sh");
+	rm_file("fail.sh");
+	rm_file("out.json");
+	rm_file("args");
 	snprintf(path, sizeof(path), "%s/.aws", tmp_home);
 	rmdir(path);
 	rmdir(tmp_home);
