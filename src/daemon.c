@@ -149,11 +149,23 @@ daemon_idle(void *arg)
 void
 set_error(struct daemon *d, const char *fmt, ...)
 {
+	char full[1024], *cut;
+	size_t max = sizeof(d->last_error) - 5;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(d->last_error, sizeof(d->last_error), fmt, ap);
+	vsnprintf(full, sizeof(full), fmt, ap);
 	va_end(ap);
+	/* It ends the STATUS= line and --once's last line: cut long ones
+	 * at a word, marked, never inside a word such as [REDACTED]. */
+	if (strlen(full) > max) {
+		full[max] = '\0';
+		if ((cut = strrchr(full, ' ')) != NULL && cut > full + max / 2)
+			*cut = '\0';
+		sg_strlcpy(full + strlen(full), " ...", sizeof(full) -
+		    strlen(full));
+	}
+	sg_strlcpy(d->last_error, full, sizeof(d->last_error));
 	d->cycle_ok = false;
 }
 
@@ -388,7 +400,7 @@ accounts_refresh(struct daemon *d)
 			a->failing = false;
 			continue;
 		}
-		set_error(d, "account %s: %.200s", a->label, err);
+		set_error(d, "account %s: %s", a->label, err);
 		if (!a->failing)
 			log_msg(LOG_ERR, &(struct sg_log_fields){
 			    .message_id = SG_MSGID_CREDENTIALS },
@@ -752,7 +764,7 @@ poller_fail(struct poller *p, const char *what)
 	    .message_id = SG_MSGID_AWS_ERROR, .region = p->region },
 	    "CloudTrail LookupEvents in %s failed: %s; the window from %lld "
 	    "is read again next cycle", p->key, what, (long long)p->start);
-	set_error(p->d, "LookupEvents %s: %.160s", p->region, what);
+	set_error(p->d, "LookupEvents %s: %s", p->region, what);
 	p->failed = p->done = true;
 }
 
@@ -1211,7 +1223,7 @@ revert_failed(struct daemon *d, const struct sg_event *ev,
 		log_msg(LOG_ERR, f, "event %s: nothing could be reverted on "
 		    "%s (%s) of the call by %s: %s", ev->event_id,
 		    ev->group_id, ev->region, f->principal, res->error);
-	set_error(d, "revert on %s failed: %.160s", ev->group_id, res->error);
+	set_error(d, "revert on %s failed: %s", ev->group_id, res->error);
 	d->reverted += ndone;
 	if (b != NULL && ndone > 0 && baseline_forget(b, done, ndone) > 0)
 		d->baselines_dirty = true;
@@ -1359,7 +1371,7 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 			    "event %s: revert on %s (%s) not done yet (%s); "
 			    "trying again next cycle", ev->event_id,
 			    ev->group_id, ev->region, res.error);
-			set_error(d, "revert on %s delayed: %.160s",
+			set_error(d, "revert on %s delayed: %s",
 			    ev->group_id, res.error);
 			h = RETRY;
 			break;
@@ -1464,7 +1476,7 @@ on_revoke(struct daemon *d, struct poller *p, struct sg_event *ev,
 		log_warnx("event %s: restore on %s (%s) not done yet (%s); "
 		    "trying again next cycle", ev->event_id, ev->group_id,
 		    ev->region, why);
-		set_error(d, "restore on %s delayed: %.160s", ev->group_id,
+		set_error(d, "restore on %s delayed: %s", ev->group_id,
 		    why);
 		h = RETRY;
 	} else {
@@ -1478,7 +1490,7 @@ on_revoke(struct daemon *d, struct poller *p, struct sg_event *ev,
 		log_msg(LOG_ERR, f, "event %s: could not restore [%s] on %s "
 		    "(%s) removed by %s: %s", ev->event_id, rules,
 		    ev->group_id, ev->region, f->principal, why);
-		set_error(d, "restore on %s failed: %.160s", ev->group_id,
+		set_error(d, "restore on %s failed: %s", ev->group_id,
 		    why);
 		queue_notice(d, &note, ev->event_id, "failed", f->principal);
 	}
@@ -1618,7 +1630,7 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 		log_warnx("event %s: putting back %s (%s) not done yet (%s); "
 		    "trying again next cycle", ev->event_id, g->id, ev->region,
 		    why);
-		set_error(d, "modify on %s delayed: %.160s", g->id, why);
+		set_error(d, "modify on %s delayed: %s", g->id, why);
 	} else {
 		struct sg_notice note = { .ev = ev,
 		    .outcome = failed || plan.nunparsed > 0 ?
@@ -1642,7 +1654,7 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 		if (!failed)
 			d->reverted += nrev;
 		else
-			set_error(d, "modify on %s: %.160s", g->id, why);
+			set_error(d, "modify on %s: %s", g->id, why);
 		queue_notice(d, &note, ev->event_id, f->action, f->principal);
 	}
 	modify_plan_free(&plan);
@@ -1805,7 +1817,7 @@ state_save(struct daemon *d)
 		    .message_id = SG_MSGID_STATE_ERROR },
 		    "cannot save state: %s; going on from memory and trying "
 		    "again every cycle", err);
-	set_error(d, "cannot save state: %.200s", err);
+	set_error(d, "cannot save state: %s", err);
 	d->state_ok = false;
 }
 
@@ -1956,7 +1968,7 @@ publish_pending(struct daemon *d, bool early)
 			    "sgguard is stopping", p->event_id);
 			break;
 		}
-		set_error(d, "publish to SNS failed: %.180s", why);
+		set_error(d, "publish to SNS failed: %s", why);
 		if (ahead) {
 			log_msg(LOG_WARNING, &(struct sg_log_fields){
 			    .message_id = SG_MSGID_NOTIFY_FAILED,

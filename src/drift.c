@@ -250,7 +250,7 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 				    .action = "failed" },
 				    "drift on %s (%s): could not revert %s: %s",
 				    g->id, p->region, list, res.error);
-				set_error(d, "drift revert on %s: %.160s",
+				set_error(d, "drift revert on %s: %s",
 				    g->id, res.error);
 			}
 			ec2_result_free(&res);

@@ -108,7 +108,7 @@ group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
 			    "event %s: the call named its group \"%s\" only; "
 			    "cannot look it up in %s (%s); trying again next "
 			    "cycle", ev->event_id, name, p->key, why);
-			set_error(d, "DescribeSecurityGroups %s: %.160s",
+			set_error(d, "DescribeSecurityGroups %s: %s",
 			    region, why);
 			rc = -1;
 		}
@@ -120,7 +120,7 @@ group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
 		    "event %s: the call named its group \"%s\" only; EC2's "
 		    "answer for it in %s is unreadable (%s); trying again "
 		    "next cycle", ev->event_id, name, p->key, why);
-		set_error(d, "DescribeSecurityGroups %s: %.160s", region, why);
+		set_error(d, "DescribeSecurityGroups %s: %s", region, why);
 		rc = -1;
 	} else {
 		/* EC2 answers with the default VPC's group; a look-alike
@@ -223,7 +223,7 @@ discover(struct daemon *d)
 				    "groups (%s); keeping the groups found "
 				    "before", tag->key, tag->value, region,
 				    a->label, why);
-				set_error(d, "DescribeSecurityGroups %s: %.160s",
+				set_error(d, "DescribeSecurityGroups %s: %s",
 				    region, why);
 			}
 			/* Keep the earlier finds of this tag and region. */
@@ -444,7 +444,7 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			    "baseline (drift, restore and putting modified "
 			    "rules back need ec2:DescribeSecurityGroupRules)",
 			    pl->key, n, n == 1 ? "" : "s", why);
-			set_error(d, "DescribeSecurityGroupRules %s: %.160s",
+			set_error(d, "DescribeSecurityGroupRules %s: %s",
 			    pl->key, why);
 			free(ids);
 			continue;

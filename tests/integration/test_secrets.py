@@ -339,6 +339,12 @@ def scenario():
     finally:
         aws.clear_faults()
     assert "SignatureDoesNotMatch" in r.stderr, "the echoing error was not met"
+    # --once's last line names it, cut at a word if long: never inside a
+    # [REDACTED] marker, never a run of a secret.
+    last = r.stderr.rstrip("\n").split("\n")[-1]
+    assert "error: --once: not everything could be done: publish to SNS failed" in last, last
+    assert "[RE" not in last.replace("[REDACTED]", ""), last
+    assert len(last) < 320 and (last.endswith(" ...") or len(last) < 270), last
     st = guard3.make_due()
     assert len(st["pending"]) == 1, st
     r = guard3.once()
