@@ -671,7 +671,15 @@ pollers_free(struct daemon *d)
 {
 	size_t i;
 
+	if (d->npollers > 0) {
+		free(d->pace);
+		d->pace = xcalloc(d->npollers, sizeof(*d->pace));
+		d->npace = d->npollers;
+	}
 	for (i = 0; i < d->npollers; i++) {
+		sg_strlcpy(d->pace[i].key, d->pollers[i].key,
+		    sizeof(d->pace[i].key));
+		d->pace[i].next_send_ms = d->pollers[i].next_send_ms;
 		poller_reset(&d->pollers[i]);
 		free(d->pollers[i].entries);
 		free(d->pollers[i].tokens);
@@ -686,6 +694,7 @@ static struct poller *
 poller_get(struct daemon *d, struct account *a, const char *region)
 {
 	struct poller *p;
+	size_t i;
 
 	if ((p = poller_find(d, a, region)) != NULL)
 		return p;
@@ -697,6 +706,9 @@ poller_get(struct daemon *d, struct account *a, const char *region)
 	p->acct = a;
 	p->d = d;
 	account_key(a, region, p->key, sizeof(p->key));
+	for (i = 0; i < d->npace; i++)
+		if (strcmp(d->pace[i].key, p->key) == 0)
+			p->next_send_ms = d->pace[i].next_send_ms;
 	return p;
 }
 
@@ -799,6 +811,12 @@ on_page(struct sg_aws_response *resp, void *arg)
 	size_t skipped, i;
 
 	p->in_flight = false;
+	/* A call the aws layer retried (throttled, say) was last sent just
+	 * now, not when it was submitted: space the next one from here, or
+	 * it follows at once and the one after is throttled again. */
+	if (resp->attempts > 1 && p->next_send_ms < sg_mono_ms() +
+	    LOOKUP_SPACING_MS)
+		p->next_send_ms = sg_mono_ms() + LOOKUP_SPACING_MS;
 	if (resp->server_time > p->server_time)
 		p->server_time = resp->server_time;
 	if (resp->err.kind != SG_AWS_OK && got_stop) {
@@ -2046,7 +2064,8 @@ cycle(struct daemon *d)
 		if (p->start > now)
 			p->start = now;
 		p->end = now;
-		p->next_send_ms = 0;
+		/* next_send_ms stays: the last call's spacing holds across
+		 * cycles and (struct pace) a reload's rebuild. */
 	}
 
 	/* Every account-region at once, each at most 2 requests/s. */
@@ -2214,6 +2233,7 @@ daemon_free(struct daemon *d)
 	free(d->found);
 	free(d->found_acct);
 	free(d->drift);
+	free(d->pace);
 	free(d->state_dir);
 	config_free(d->cfg);
 }

@@ -89,12 +89,21 @@ struct poller {
 	char			 ec2_down[2][256];
 };
 
+/* When an account-region may be asked again, kept across the pollers'
+ * rebuild at a reload: LookupEvents' 2 calls/s do not start afresh. */
+struct pace {
+	char			 key[160];
+	long			 next_send_ms;
+};
+
 struct daemon {
 	const struct sg_options	*opts;
 	struct sg_config	*cfg;
 	/* Its own copy: the configuration it came from is freed by a
 	 * reload, and the directory changes only at a restart. */
 	char			*state_dir;
+	struct pace		*pace;		/* of the pollers last freed */
+	size_t			 npace;
 	bool			 audit;
 	struct sg_state		 state;
 	bool			 state_ok;	/* last commit worked */
