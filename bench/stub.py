@@ -6,7 +6,8 @@ during the benchmarks (not a test double of AWS semantics: no SigV4 check).
                               only the entries whose EventTime lies within the
                               request's StartTime..EndTime, as AWS answers
   STS AssumeRole / GetCallerIdentity -> fixed answers
-  EC2 DescribeSecurityGroupRules / DescribeSecurityGroups -> empty sets
+  EC2 DescribeSecurityGroupRules -> empty; DescribeSecurityGroups -> the
+    groups asked for by id (a tag search finds none)
   EC2 Revoke*/Authorize* -> <return>true</return>
   SNS Publish -> a MessageId
 
@@ -124,9 +125,20 @@ class H(BaseHTTPRequestHandler):
                 f'<DescribeSecurityGroupRulesResponse {EC2NS}><requestId>r</requestId>'
                 '<securityGroupRuleSet/></DescribeSecurityGroupRulesResponse>'), "text/xml")
         if action == "DescribeSecurityGroups":
+            # Every group asked for by id exists (sgguard checks at
+            # start-up); a tag search finds none.
+            items = ""
+            if (q.get("Filter.1.Name") or [""])[0] == "group-id":
+                n = 1
+                while "Filter.1.Value.%d" % n in q:
+                    gid = q["Filter.1.Value.%d" % n][0]
+                    items += ('<item><groupId>%s</groupId><groupName>g%d</groupName>'
+                              '<ownerId>123456789012</ownerId></item>' % (gid, n))
+                    n += 1
             return self.reply(200, (
                 f'<DescribeSecurityGroupsResponse {EC2NS}><requestId>r</requestId>'
-                '<securityGroupInfo/></DescribeSecurityGroupsResponse>'), "text/xml")
+                f'<securityGroupInfo>{items}</securityGroupInfo>'
+                '</DescribeSecurityGroupsResponse>'), "text/xml")
         if action.startswith(("Revoke", "Authorize")):
             return self.reply(200, (
                 f'<{action}Response {EC2NS}><requestId>r</requestId>'

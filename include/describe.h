@@ -102,6 +102,15 @@ void	 describe_rules_free(struct sg_rule_set *);
 int	 describe_groups_params(const char *tag_key, const char *tag_value,
 	    int max_results, const char *next_token, struct sg_kvlist *out);
 /*
+ * Parameters of DescribeSecurityGroups for the groups of ids, which must
+ * exist (Filter.1.Name=group-id, Filter.1.Value.N: a group that does not
+ * exist is simply not in the answer, where GroupId.N would fail the whole
+ * call). max_results and next_token as above; 0, or -1 as
+ * describe_rules_params.
+ */
+int	 describe_groups_by_id_params(const char *const *ids, size_t n,
+	    int max_results, const char *next_token, struct sg_kvlist *out);
+/*
  * Parameters of DescribeSecurityGroups for the group a call named by name
  * alone (GroupName.1=NAME: in EC2 that names a group of the default VPC,
  * the only place where a call may name a group so). No paging: EC2 takes

@@ -2166,6 +2166,7 @@ guard_setup(struct daemon *d, bool fresh)
 	if (d->cfg->ntags > 0)
 		discover(d);
 	pollers_build(d);
+	groups_check_exist(d);
 	baselines_snapshot(d, fresh);
 }
 

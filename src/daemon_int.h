@@ -184,6 +184,7 @@ int	 read_rules(struct daemon *, const struct account *,
 	    const char *region, const char *const *ids, size_t n,
 	    struct sg_rule_set *out, char *why, size_t whylen);
 void	 baselines_snapshot(struct daemon *, bool fresh);
+void	 groups_check_exist(struct daemon *);
 struct sg_group_baseline *baseline_of(struct daemon *,
 	    const struct account *, const char *region, const char *gid);
 

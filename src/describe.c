@@ -114,6 +114,14 @@ describe_rules_by_id_params(const char *const *rule_ids, size_t n,
 }
 
 int
+describe_groups_by_id_params(const char *const *ids, size_t n,
+    int max_results, const char *next_token, struct sg_kvlist *out)
+{
+	return describe_filter_params("group-id", ids, n, max_results,
+	    next_token, out);
+}
+
+int
 describe_groups_params(const char *tag_key, const char *tag_value,
     int max_results, const char *next_token, struct sg_kvlist *out)
 {

@@ -405,6 +405,89 @@ read_rules(struct daemon *d, const struct account *a, const char *region,
 	return rc;
 }
 
+/*
+ * Are the configured groups there? A group id with a typo, or a group in
+ * another region or account than the file says, would otherwise be
+ * "guarded" without a word: its rules read as none and no record ever
+ * names it. One DescribeSecurityGroups per account-region (group-id
+ * filter: the missing ones are simply not in the answer), at start-up and
+ * reload; a warning per missing group. A call that fails says nothing
+ * here (the baseline read that follows reports the same trouble).
+ */
+void
+groups_check_exist(struct daemon *d)
+{
+	size_t p, i, k;
+
+	for (p = 0; p < d->npollers; p++) {
+		struct poller *pl = &d->pollers[p];
+		const struct sg_group_cfg **want;
+		const char **ids;
+		struct sg_group_set gs = { 0 };
+		struct sg_aws_error err;
+		struct sg_buf body;
+		char *token = NULL, why[512];
+		size_t n = 0;
+		bool ok = pl->acct->ok;
+
+		want = xcalloc(d->cfg->ngroups + 1, sizeof(*want));
+		ids = xcalloc(d->cfg->ngroups + 1, sizeof(*ids));
+		for (i = 0; i < d->cfg->ngroups && n < SG_DESCRIBE_MAX_VALUES;
+		    i++) {
+			const struct sg_group_cfg *g = &d->cfg->groups[i];
+
+			if (account_find(d, g->account) != pl->acct ||
+			    !sg_streq(g->region, pl->region))
+				continue;
+			want[n] = g;
+			ids[n++] = g->id;
+		}
+		buf_init(&body);
+		while (n > 0 && ok && !got_stop) {
+			struct sg_kvlist q = { 0 };
+			char *next = NULL;
+
+			describe_groups_by_id_params(ids, n, 1000, token, &q);
+			ok = ec2_call(d, pl->acct, pl->region,
+			    "DescribeSecurityGroups", &q, &body, &err) == 0;
+			kvlist_free(&q);
+			if (!ok) {
+				awserr_format(&err, why, sizeof(why));
+				log_debug("%s: cannot check that the watched "
+				    "groups exist: %s", pl->key, why);
+				break;
+			}
+			if (describe_groups_parse(body.data ? body.data : "",
+			    body.len, &gs, &next, why, sizeof(why)) == -1) {
+				ok = false;
+				break;
+			}
+			free(token);
+			if ((token = next) == NULL)
+				break;
+		}
+		for (i = 0; ok && i < n; i++) {
+			for (k = 0; k < gs.n; k++)
+				if (strcmp(gs.v[k].group_id, ids[i]) == 0)
+					break;
+			if (k < gs.n)
+				continue;
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .group_id = ids[i], .region = pl->region },
+			    "%s: there is no group %s (%s:%d): nothing is "
+			    "guarded for it; check its id, its region and "
+			    "its account", pl->key, ids[i],
+			    d->opts->config_path, want[i]->line);
+		}
+		free(token);
+		describe_groups_free(&gs);
+		buf_free(&body);
+		free(ids);
+		free(want);
+	}
+}
+
 /* Snapshot every watched group without a baseline yet (all of them with
  * fresh = true: start and reload). Without the permission to read rules
  * the guard still works from CloudTrail alone; it says so once. */

@@ -790,6 +790,24 @@ def unreadable_rule_failed():
     assert "failed: unreadable rule (see error)" in lines, lines
 
 
+@case("a [group] that does not exist in its region (a typo, the wrong region) is warned about at start-up")
+def missing_group_warned():
+    g = new_group()
+    guard = Guard(g, extra="[group sg-0123456789abcdef9]\n[group sg-0123456789abcdef8]\n"
+                  "region = eu-west-1\n")
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    warns = [ln for ln in r.stderr.splitlines() if "there is no group" in ln]
+    assert len(warns) == 2, r.stderr
+    assert re.search(r"warning: default/%s: there is no group sg-0123456789abcdef9 \(%s:\d+\): "
+                     r"nothing is guarded for it; check its id, its region and its account"
+                     % (REGION, re.escape(guard.config)), r.stderr), r.stderr
+    assert re.search(r"warning: default/eu-west-1: there is no group sg-0123456789abcdef8 ",
+                     r.stderr), r.stderr
+    # The group that is there is not named.
+    assert not re.search(r"default/%s: there is no group %s" % (REGION, g), r.stderr), r.stderr
+
+
 @case("a rule already gone when sgguard revokes it counts as reverted")
 def already_gone():
     aws = W["aws"]
