@@ -547,6 +547,22 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			baseline_snapshot(b, &rules, d->groups[i].baseline ==
 			    SG_BASELINE_SNAPSHOT);
 			b->taken = time(NULL);
+			/* A rule the drift check is still judging (waiting
+			 * for its record, or only reported in audit mode) is
+			 * no intended rule: a snapshot at this moment (a
+			 * reload) must not make it one. */
+			for (k = 0; k < d->ndrift; k++) {
+				const struct sg_drift_mark *m = &d->drift[k];
+
+				if (m->reverted || m->restored ||
+				    strcmp(m->key, pl->key) != 0 ||
+				    strcmp(m->gr.group_id, d->groups[i].id) != 0)
+					continue;
+				if (baseline_forget(b, &m->gr.rule, 1) > 0)
+					log_debug("%s: baseline of %s leaves out "
+					    "a rule the drift check is judging",
+					    pl->key, d->groups[i].id);
+			}
 			log_debug("%s: baseline of %s: %zu rule%s", pl->key,
 			    d->groups[i].id, b->n, b->n == 1 ? "" : "s");
 		}

@@ -525,6 +525,35 @@ def drift_waits():
         guard.cleanup()
 
 
+@case("drift with allow_principal, a reload while it waits: the new snapshot does not take the "
+      "rule; unattributed within lookback, it is revoked")
+def drift_waits_reload():
+    w = world()
+    aws = w["aws"]
+    g = new_group()
+    aws.config(delivery_delay=900)        # the record never comes in time
+    guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0",
+                                "allow_principal = %s" % w["admin_role_arn"]),
+                  poll=5, drift=5, lookback=60)
+    try:
+        guard.start_drifting()
+        t0 = time.time()
+        ingress(g, [tcp(22)], w["mallory"])
+        guard.wait_drift_check(time.time(), 1)
+        assert "tcp 22-22 0.0.0.0/0" in rules_of(g)     # waiting for the record
+        guard.proc.send_signal(signal.SIGHUP)
+        guard.wait_log(r"configuration reloaded")
+        guard.wait("the unattributed rule revoked after lookback",
+                   lambda: "tcp 22-22 0.0.0.0/0" not in rules_of(g), timeout=90, step=0.5)
+        assert time.time() - t0 >= 55, time.time() - t0
+        assert "note: not attributed by CloudTrail within lookback" in \
+            messages_for(g)[-1]["message"], messages_for(g)
+        guard.stop()
+    finally:
+        aws.config(delivery_delay=0)
+        guard.cleanup()
+
+
 # --- 3. egress ---------------------------------------------------------
 
 
