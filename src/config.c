@@ -265,14 +265,20 @@ config_group_id_ok(const char *s)
 static bool
 config_region_ok(const char *s)
 {
-	size_t i, n = strlen(s);
+	size_t i, n = strlen(s), digits;
+	const char *last;
 
 	if (n < 3 || n > 32 || s[0] < 'a' || s[0] > 'z' || s[n - 1] == '-' ||
 	    strchr(s, '-') == NULL || strstr(s, "--") != NULL)
 		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+	/* Every region code is words and a number: us-east-1,
+	 * us-gov-west-1, ap-southeast-4 (so eu-west1 is a typo). */
+	last = strrchr(s, '-');
+	digits = strspn(last + 1, "0123456789");
+	if (digits == 0 || digits > 2 || last[1 + digits] != '\0')
+		return false;
+	for (i = 0; s + i < last; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
 			return false;
 	return true;
 }
@@ -762,10 +768,68 @@ config_set_allow_egress(struct config_parse *ps, const char *v)
 	return config_add_pattern(ps, v, true);
 }
 
+/*
+ * An ARN glob that can never match a caller (a principal is
+ * arn:PARTITION:iam::ACCOUNT:root|user/...|role/... or
+ * arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION|federated-user/...)
+ * is a typo that would revert the allowed team's changes without a word.
+ * Only the parts before a '*' are judged: a glob may span them. NULL when
+ * fine, else why.
+ */
+static const char *
+config_principal_arn_why(const char *v)
+{
+	const char *f[6], *p = v, *star = strchr(v, '*');
+	size_t i, n;
+
+	for (i = 0; i < 6; i++) {
+		f[i] = p;
+		if (i == 5)
+			break;
+		if ((p = strchr(p, ':')) == NULL)
+			return star != NULL ? NULL : "an ARN has six parts: "
+			    "arn:aws:iam::ACCOUNT:RESOURCE";
+		p++;
+	}
+	/* f[1] partition .. f[5] resource; each ends at the next ':'. */
+	if (star != NULL && star < f[5])
+		return NULL;
+	n = (size_t)(f[3] - f[2] - 1);
+	if (!((n == 3 && strncmp(f[2], "iam", 3) == 0) ||
+	    (n == 3 && strncmp(f[2], "sts", 3) == 0)))
+		return "callers are iam or sts ARNs "
+		    "(arn:aws:iam::ACCOUNT:role/NAME, arn:aws:sts::ACCOUNT:"
+		    "assumed-role/NAME/SESSION)";
+	if (f[4] - f[3] != 1)
+		return "IAM and STS ARNs have no region: arn:aws:iam::ACCOUNT:"
+		    "...";
+	n = (size_t)(f[5] - f[4] - 1);
+	if (n != 12 || strspn(f[4], "0123456789") != 12)
+		return "the account is 12 digits (or '*')";
+	if (star != NULL)
+		return NULL;
+	if (strncmp(f[2], "iam", 3) == 0) {
+		if (strcmp(f[5], "root") != 0 &&
+		    strncmp(f[5], "user/", 5) != 0 &&
+		    strncmp(f[5], "role/", 5) != 0)
+			return "an IAM caller is root, user/NAME or role/NAME";
+	} else if (strncmp(f[5], "assumed-role/", 13) == 0) {
+		if (strchr(f[5] + 13, '/') == NULL)
+			return "an assumed-role ARN ends with the session: "
+			    "assumed-role/ROLE/SESSION (for every session, "
+			    "write the role's ARN arn:aws:iam::ACCOUNT:role/"
+			    "ROLE, or assumed-role/ROLE/*)";
+	} else if (strncmp(f[5], "federated-user/", 15) != 0)
+		return "an STS caller is assumed-role/ROLE/SESSION or "
+		    "federated-user/NAME";
+	return NULL;
+}
+
 static int
 config_set_principal(struct config_parse *ps, const char *v)
 {
 	struct sg_group_cfg *g = config_cur_policy(ps);
+	const char *why;
 
 	/* userIdentity ARNs always start with arn:; anything else never
 	 * matches and is most likely a bare role name. */
@@ -773,7 +837,11 @@ config_set_principal(struct config_parse *ps, const char *v)
 	    v[0] != '*'))
 		return config_bad(ps, "allow_principal", "use an IAM ARN like "
 		    "arn:aws:iam::123456789012:role/NAME ('*' matches any "
-		    "characters)");
+		    "characters; a service glob starts with '*', like "
+		    "*.amazonaws.com)");
+	if (strncmp(v, "arn:", 4) == 0 &&
+	    (why = config_principal_arn_why(v)) != NULL)
+		return config_bad(ps, "allow_principal", "%s", why);
 	g->principals = xreallocarray(g->principals, g->nprincipals + 1,
 	    sizeof(*g->principals));
 	g->principals[g->nprincipals++] = xstrdup(v);
@@ -1699,8 +1767,14 @@ config_load(const char *path, sg_getenv_fn getenv_fn, struct sg_config **out,
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+		int e = errno;
+
+		/* The unit's DynamicUser= owns nothing: the file must be
+		 * readable by others. */
+		snprintf(err, errlen, "%s: cannot open: %s%s", path,
+		    strerror(e), e == EACCES ? " (the service runs as a "
+		    "dynamic user: make the file readable by all, mode "
+		    "0644; it holds no secrets)" : "");
 		return -1;
 	}
 	buf_init(&b);

@@ -187,8 +187,17 @@ rule_cidr(const char *s, struct sg_rule *r, bool strict, char *err,
 		return -1;
 	}
 	if (slash == NULL) {
-		sg_errf(err, errlen, "%s is missing /prefix: write %s/%d for "
-		    "this one address", host, host, max);
+		static const unsigned char zero[16];
+
+		/* 0.0.0.0 and :: alone mean "anywhere" far more often than
+		 * that one address. */
+		if (memcmp(addr, zero, af == AF_INET ? 4 : 16) == 0)
+			sg_errf(err, errlen, "%s is missing /prefix: write "
+			    "%s/0 for anywhere (or any as the source)", host,
+			    host);
+		else
+			sg_errf(err, errlen, "%s is missing /prefix: write "
+			    "%s/%d for this one address", host, host, max);
 		return -1;
 	}
 	if (rule_number(slash + 1, strlen(slash + 1), max, &plen) == -1) {

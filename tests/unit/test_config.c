@@ -584,6 +584,13 @@ test_value_errors(void **state)
 		    "\"us--east-1\": use a region code like us-east-1" },
 		{ "[aws]\nregion = 1us-east\n" GROUP, "t.ini:2: bad region "
 		    "\"1us-east\": use a region code like us-east-1" },
+		/* Typos that look like codes: the number is its own word. */
+		{ "[aws]\nregion = eu-west1\n" GROUP, "t.ini:2: bad region "
+		    "\"eu-west1\": use a region code like us-east-1" },
+		{ "[aws]\nregion = eu-west-one\n" GROUP, "t.ini:2: bad region "
+		    "\"eu-west-one\": use a region code like us-east-1" },
+		{ "[aws]\nregion = eu1-west-1\n" GROUP, "t.ini:2: bad region "
+		    "\"eu1-west-1\": use a region code like us-east-1" },
 		{ "[aws]\nregion = us-east-1 eu-west-1\n" GROUP, "t.ini:2: bad "
 		    "region \"us-east-1 eu-west-1\": use a region code like "
 		    "us-east-1" },
@@ -691,14 +698,43 @@ test_value_errors(void **state)
 		{ GROUP "allow_principal = NetworkAdmins\n", "t.ini:2: bad "
 		    "allow_principal \"NetworkAdmins\": use an IAM ARN like "
 		    "arn:aws:iam::123456789012:role/NAME ('*' matches any "
-		    "characters)" },
+		    "characters; a service glob starts with '*', like "
+		    "*.amazonaws.com)" },
 		{ GROUP "allow_principal =\n", "t.ini:2: bad allow_principal "
 		    "\"\": use an IAM ARN like arn:aws:iam::123456789012:role/"
-		    "NAME ('*' matches any characters)" },
+		    "NAME ('*' matches any characters; a service glob starts "
+		    "with '*', like *.amazonaws.com)" },
 		{ GROUP "allow_principal = arn:aws:iam::1:role/a b\n", "t.ini:2: "
 		    "bad allow_principal \"arn:aws:iam::1:role/a b\": use an "
 		    "IAM ARN like arn:aws:iam::123456789012:role/NAME ('*' "
-		    "matches any characters)" },
+		    "matches any characters; a service glob starts with '*', "
+		    "like *.amazonaws.com)" },
+		/* ARNs that can never be a caller's. */
+		{ GROUP "allow_principal = arn:aws:iam::12345678901:role/X\n",
+		    "t.ini:2: bad allow_principal \"arn:aws:iam::12345678901:"
+		    "role/X\": the account is 12 digits (or '*')" },
+		{ GROUP "allow_principal = arn:aws:iam:123456789012:role/X\n",
+		    "t.ini:2: bad allow_principal \"arn:aws:iam:123456789012:"
+		    "role/X\": an ARN has six parts: arn:aws:iam::ACCOUNT:"
+		    "RESOURCE" },
+		{ GROUP "allow_principal = arn:aws:sts::123456789012:"
+		    "assumed-role/Net\n", "t.ini:2: bad allow_principal "
+		    "\"arn:aws:sts::123456789012:assumed-role/Net\": an "
+		    "assumed-role ARN ends with the session: assumed-role/ROLE/"
+		    "SESSION (for every session, write the role's ARN "
+		    "arn:aws:iam::ACCOUNT:role/ROLE, or assumed-role/ROLE/*)" },
+		{ GROUP "allow_principal = arn:aws:ec2::123456789012:role/X\n",
+		    "t.ini:2: bad allow_principal \"arn:aws:ec2::123456789012:"
+		    "role/X\": callers are iam or sts ARNs (arn:aws:iam::"
+		    "ACCOUNT:role/NAME, arn:aws:sts::ACCOUNT:assumed-role/NAME/"
+		    "SESSION)" },
+		{ GROUP "allow_principal = arn:aws:iam:eu-west-1:123456789012:"
+		    "role/X\n", "t.ini:2: bad allow_principal \"arn:aws:iam:"
+		    "eu-west-1:123456789012:role/X\": IAM and STS ARNs have no "
+		    "region: arn:aws:iam::ACCOUNT:..." },
+		{ GROUP "allow_principal = arn:aws:iam::123456789012:group/X\n",
+		    "t.ini:2: bad allow_principal \"arn:aws:iam::123456789012:"
+		    "group/X\": an IAM caller is root, user/NAME or role/NAME" },
 	};
 
 	run_bad(t, SG_ARRAY_LEN(t));
@@ -771,6 +807,22 @@ test_env_region(void **state)
 	assert_string_equal(cfg->region, "eu-west-2");
 	config_free(cfg);
 	/* The file wins over the environment. */
+	/* Real codes of every shape pass. */
+	{
+		static const char *const codes[] = { "us-gov-west-1",
+		    "us-isob-east-1", "eu-isoe-west-1", "ap-southeast-4",
+		    "cn-northwest-1", "il-central-1", "mx-central-1" };
+		size_t k;
+		char text[128];
+
+		for (k = 0; k < SG_ARRAY_LEN(codes); k++) {
+			snprintf(text, sizeof(text), "[aws]\nregion = %s\n"
+			    GROUP, codes[k]);
+			cfg = load(text);
+			assert_string_equal(cfg->region, codes[k]);
+			config_free(cfg);
+		}
+	}
 	cfg = load_env("[aws]\nregion = ap-south-1\n" GROUP, both);
 	assert_string_equal(cfg->region, "ap-south-1");
 	config_free(cfg);
@@ -1555,7 +1607,8 @@ test_tag_errors(void **state)
 		{ TAG "allow_principal = Admins\n", "t.ini:2: bad "
 		    "allow_principal \"Admins\": use an IAM ARN like "
 		    "arn:aws:iam::123456789012:role/NAME ('*' matches any "
-		    "characters)" },
+		    "characters; a service glob starts with '*', like "
+		    "*.amazonaws.com)" },
 	};
 
 	run_bad(t, SG_ARRAY_LEN(t));

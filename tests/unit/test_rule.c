@@ -227,6 +227,10 @@ test_pattern_errors(void **state)
 		    "10.1.2.3/32 for this one address" },
 		{ "tcp 22 2001:db8::1", "2001:db8::1 is missing /prefix: write "
 		    "2001:db8::1/128 for this one address" },
+		{ "tcp 443 0.0.0.0", "0.0.0.0 is missing /prefix: write "
+		    "0.0.0.0/0 for anywhere (or any as the source)" },
+		{ "tcp 443 ::", ":: is missing /prefix: write ::/0 for "
+		    "anywhere (or any as the source)" },
 		{ "tcp 22 10.0.0.0/33", "bad prefix length \"/33\": use a "
 		    "number 0..32" },
 		{ "tcp 22 ::/129", "bad prefix length \"/129\": use a number "
