@@ -845,7 +845,9 @@ creds_path(const struct sg_creds_provider *p, const char *var,
 		    "HOME not set, no ~/%s", v ? v : dflt);
 		return NULL;
 	}
-	if (asprintf(&path, "%s/%s", home, v ? v + 2 : dflt) == -1)
+	/* HOME=/ (a service) gives /.aws/..., not //.aws/... */
+	if (asprintf(&path, "%s%s%s", home, home[0] != '\0' &&
+	    home[strlen(home) - 1] == '/' ? "" : "/", v ? v + 2 : dflt) == -1)
 		fatalx("out of memory");
 	return path;
 }

@@ -772,10 +772,13 @@ static void poller_send(struct poller *);
 static void
 poller_fail(struct poller *p, const char *what)
 {
+	char from[32];
+
+	iso_time(p->start, from, sizeof(from));
 	log_msg(LOG_ERR, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_AWS_ERROR, .region = p->region },
-	    "CloudTrail LookupEvents in %s failed: %s; the window from %lld "
-	    "is read again next cycle", p->key, what, (long long)p->start);
+	    "CloudTrail LookupEvents in %s failed: %s; the window from %s "
+	    "is read again next cycle", p->key, what, from);
 	set_error(p->d, "LookupEvents %s: %s", p->region, what);
 	p->failed = p->done = true;
 }
@@ -1978,6 +1981,11 @@ publish_pending(struct daemon *d, bool early)
 			commit(d);
 			continue;
 		}
+		/* SNS's NotFound is the topic: no retry can fix a wrong ARN. */
+		if (sg_streq(err.code, "NotFound") && err.hint[0] == '\0')
+			sg_strlcpy(err.hint, "check [notify] topic_arn: SNS has "
+			    "no such topic in that account and region",
+			    sizeof(err.hint));
 		awserr_format(&err, why, sizeof(why));
 		if (got_stop) {
 			/* Cut short by the stop: not an attempt that failed;

@@ -524,8 +524,8 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			    .region = pl->region },
 			    "%s: cannot read the rules of %zu group%s (%s); "
 			    "guarding from CloudTrail alone, without a "
-			    "baseline (drift, restore and putting modified "
-			    "rules back need ec2:DescribeSecurityGroupRules)",
+			    "baseline: drift, restore and putting modified "
+			    "rules back wait until they can be read",
 			    pl->key, n, n == 1 ? "" : "s", why);
 			set_error(d, "DescribeSecurityGroupRules %s: %s",
 			    pl->key, why);

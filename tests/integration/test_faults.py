@@ -1068,7 +1068,7 @@ def cloudtrail_token_loop_cell():
     assert n == 2, "%d LookupEvents for a token loop (want 2: the repeat is the end)" % n
     assert re.search(r"error: CloudTrail LookupEvents in default/%s failed: "
                      r"AuthorizeSecurityGroupIngress page 2 has a NextToken an earlier page "
-                     r"had; the window from \d+ is read again next cycle" % REGION,
+                     r"had; the window from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ is read again next cycle" % REGION,
                      r.stderr), r.stderr
     st = guard.read_state()
     assert st["cursors"] == {"default/%s" % REGION: c0}, st["cursors"]

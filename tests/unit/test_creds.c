@@ -644,6 +644,14 @@ test_provider_no_home(void **state)
 	assert_int_equal(get(&c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "profile default: HOME not set, no "
 	    "~/.aws/credentials, HOME not set, no ~/.aws/config; container"));
+	/* A service's HOME=/: one slash. */
+	if (access("/.aws", F_OK) != 0) {
+		env_set("HOME", "/");
+		assert_int_equal(get(&c, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "profile default: /.aws/credentials "
+		    "not found, /.aws/config not found; container"));
+		env_set("HOME", NULL);
+	}
 	/* An absolute path still works without HOME. */
 	{
 		char path[256];
