@@ -3,6 +3,7 @@
 #   make            build ./build/sgguard
 #   make check      install missing deps, build, run every test (plain and ASan+UBSan)
 #   make deps       install what is missing (apt as root, pip for the Python test tools)
+#   make deps-build only the Debian packages the build needs (a host that runs sgguard)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 VERSION    := 0.1.0
@@ -57,7 +58,7 @@ CMOCKA_LIBS:= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 SHARED_DIR ?= $(abspath ../shared)
 
-.PHONY: all check test test-plain test-san deps clean install uninstall tests tools demo lint \
+.PHONY: all check test test-plain test-san deps deps-build deps-apt clean install uninstall tests tools demo lint \
         check-systemd fuzz stress bench
 
 all: $(BUILD)/sgguard
@@ -108,13 +109,25 @@ check: deps
 	@SGGUARD_TREES=2 SGGUARD_LANES=2 $(MAKE) --no-print-directory -j2 test-plain test-san || true
 	@tests/run-tests --summarize build/results
 
-# Debian packages the build and the tests need. Installed with apt-get when
-# run as root; otherwise the exact command is printed and deps fails.
-DEB_PKGS := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev \
-            libsystemd-dev libinih-dev libexpat1-dev libcmocka-dev python3 python3-pip \
-            faketime valgrind cppcheck clang-tidy clang libclang-rt-14-dev
+# Debian packages the build needs (deps-build: all a host that only runs
+# sgguard needs), and those the tests add (deps: the demo and make check).
+# Installed with apt-get when run as root; otherwise the exact command is
+# printed and the target fails.
+DEB_BUILD := gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev \
+             libsystemd-dev libinih-dev libexpat1-dev
+DEB_PKGS  := $(DEB_BUILD) libcmocka-dev python3 python3-pip \
+             faketime valgrind cppcheck clang-tidy clang libclang-rt-14-dev
 
-deps:
+deps-build:
+	@$(MAKE) --no-print-directory deps-apt DEB_PKGS="$(DEB_BUILD)"
+
+deps: deps-apt
+	@python3 -c 'import moto' 2>/dev/null || { \
+	    echo "deps: installing the Python test tools (moto server, boto3, aws CLI)"; \
+	    python3 -m pip install --quiet 'moto[server]' boto3 awscli 2>/dev/null || \
+	    python3 -m pip install --quiet --break-system-packages 'moto[server]' boto3 awscli; }
+
+deps-apt:
 	@missing=""; for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -126,10 +139,6 @@ deps:
 	        echo "deps: missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
 	    fi; \
 	fi
-	@python3 -c 'import moto' 2>/dev/null || { \
-	    echo "deps: installing the Python test tools (moto server, boto3, aws CLI)"; \
-	    python3 -m pip install --quiet 'moto[server]' boto3 awscli 2>/dev/null || \
-	    python3 -m pip install --quiet --break-system-packages 'moto[server]' boto3 awscli; }
 
 # Static analysis with the checked-in configuration (.clang-tidy).
 lint:
