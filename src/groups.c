@@ -421,7 +421,7 @@ groups_check_exist(struct daemon *d)
 
 	for (p = 0; p < d->npollers; p++) {
 		struct poller *pl = &d->pollers[p];
-		const struct sg_group_cfg **want;
+		int *lines;
 		const char **ids;
 		struct sg_group_set gs = { 0 };
 		struct sg_aws_error err;
@@ -430,7 +430,7 @@ groups_check_exist(struct daemon *d)
 		size_t n = 0;
 		bool ok = pl->acct->ok;
 
-		want = xcalloc(d->cfg->ngroups + 1, sizeof(*want));
+		lines = xcalloc(d->cfg->ngroups + 1, sizeof(*lines));
 		ids = xcalloc(d->cfg->ngroups + 1, sizeof(*ids));
 		for (i = 0; i < d->cfg->ngroups && n < SG_DESCRIBE_MAX_VALUES;
 		    i++) {
@@ -439,7 +439,7 @@ groups_check_exist(struct daemon *d)
 			if (account_find(d, g->account) != pl->acct ||
 			    !sg_streq(g->region, pl->region))
 				continue;
-			want[n] = g;
+			lines[n] = g->line;
 			ids[n++] = g->id;
 		}
 		buf_init(&body);
@@ -478,13 +478,13 @@ groups_check_exist(struct daemon *d)
 			    "%s: there is no group %s (%s:%d): nothing is "
 			    "guarded for it; check its id, its region and "
 			    "its account", pl->key, ids[i],
-			    d->opts->config_path, want[i]->line);
+			    d->opts->config_path, lines[i]);
 		}
 		free(token);
 		describe_groups_free(&gs);
 		buf_free(&body);
 		free(ids);
-		free(want);
+		free(lines);
 	}
 }
 
