@@ -35,6 +35,11 @@ struct sg_group_baseline {
 	/* When the snapshot was taken (set by the caller): a record older
 	 * than this may describe a change the snapshot already swallowed. */
 	time_t		 taken;
+	/* Taken with baseline = allow (no rules of the group's own, only
+	 * what allowed principals added since); else a snapshot. Kept in
+	 * baselines.json ("mode"), so that a change of the group's baseline
+	 * key takes effect at a restart as at a reload. */
+	bool		 allow_only;
 };
 
 /* Every baseline sgguard keeps, in one place for persistence. */

@@ -549,6 +549,8 @@ baseline_serialize(const struct sg_baseline_set *set)
 		json_object_set_new(one, "rules", rules);
 		json_object_set_new(one, "taken",
 		    json_integer((json_int_t)set->v[i].taken));
+		json_object_set_new(one, "mode", json_string(
+		    set->v[i].allow_only ? "allow" : "snapshot"));
 		baseline_key(&set->v[i], key, sizeof(key));
 		json_object_set_new(all, key, one);
 	}
@@ -701,6 +703,10 @@ baseline_parse(const char *json, size_t len, struct sg_baseline_set *set,
 		if (json_is_integer(json_object_get(one, "taken")))
 			b->taken = (time_t)json_integer_value(
 			    json_object_get(one, "taken"));
+		/* Absent (files before it): a snapshot. */
+		b->allow_only = json_is_string(json_object_get(one, "mode")) &&
+		    strcmp(json_string_value(json_object_get(one, "mode")),
+		    "allow") == 0;
 		rules = json_object_get(one, "rules");
 		if (!json_is_array(rules)) {
 			snprintf(err, errlen, "%.100s: no \"rules\" array",

@@ -499,6 +499,7 @@ baselines_snapshot(struct daemon *d, bool fresh)
 	for (p = 0; p < d->npollers; p++) {
 		struct poller *pl = &d->pollers[p];
 		const char **ids = xcalloc(d->ngroups + 1, sizeof(*ids));
+		const struct sg_group_baseline *kept;
 		struct sg_rule_set rules;
 		char why[512];
 		size_t n = 0;
@@ -507,9 +508,12 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			if (d->group_acct[i] != pl->acct ||
 			    !sg_streq(d->groups[i].region, pl->region))
 				continue;
-			if (!fresh && baseline_find(&d->baselines,
+			/* Kept from before, unless the group's baseline key
+			 * changed meanwhile (then as at a reload). */
+			if (!fresh && (kept = baseline_find(&d->baselines,
 			    pl->acct->cfg ? pl->acct->label : "", pl->region,
-			    d->groups[i].id) != NULL)
+			    d->groups[i].id)) != NULL && kept->allow_only ==
+			    (d->groups[i].baseline == SG_BASELINE_ALLOW))
 				continue;
 			ids[n++] = d->groups[i].id;
 		}
@@ -547,6 +551,8 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			baseline_snapshot(b, &rules, d->groups[i].baseline ==
 			    SG_BASELINE_SNAPSHOT);
 			b->taken = time(NULL);
+			b->allow_only = d->groups[i].baseline ==
+			    SG_BASELINE_ALLOW;
 			/* A rule the drift check is still judging (waiting
 			 * for its record, or only reported in audit mode) is
 			 * no intended rule: a snapshot at this moment (a

@@ -554,6 +554,33 @@ def drift_waits_reload():
         guard.cleanup()
 
 
+@case("baseline = snapshot changed to allow while sgguard is stopped: after the restart the "
+      "old snapshot no longer covers the group's rules (as after a reload)")
+def baseline_mode_restart():
+    w = world()
+    g = new_group()
+    ingress(g, [tcp(22)], w["admin"])             # there before sgguard,
+    w["aws"].reset_events()                       # long enough (no record)
+    sec = lambda mode: group_section(g, "allow = tcp 443 0.0.0.0/0", "baseline = %s" % mode)
+    guard = Guard(sec("snapshot"), poll=5, drift=5)
+    try:
+        guard.start_drifting()
+        guard.wait_drift_check(time.time(), 1)
+        assert "tcp 22-22 0.0.0.0/0" in rules_of(g)   # in the snapshot: intended
+        guard.stop()
+        with open(os.path.join(guard.state, "baselines.json")) as f:
+            assert '"mode": "snapshot"' in f.read()
+        with open(guard.config) as f:
+            text = f.read()
+        guard.write(text.replace("baseline = snapshot", "baseline = allow"))
+        guard.start_drifting()
+        guard.wait("tcp 22 revoked: no pattern covers it", lambda: "tcp 22-22 0.0.0.0/0"
+                   not in rules_of(g), timeout=20, step=0.2)
+        guard.stop()
+    finally:
+        guard.cleanup()
+
+
 # --- 3. egress ---------------------------------------------------------
 
 

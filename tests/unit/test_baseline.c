@@ -621,7 +621,7 @@ fill_set(struct sg_baseline_set *set)
 	g = gr(GROUP_A, "", true, "icmp 3/4 0.0.0.0/0", NULL);
 	baseline_add(b, &g);
 	/* An account name with '/' still splits right; an empty one too. */
-	baseline_get(set, "odd/name", "us-east-1", GROUP_B);
+	baseline_get(set, "odd/name", "us-east-1", GROUP_B)->allow_only = true;
 	b = baseline_get(set, NULL, "us-east-1", GROUP_A);
 	g = gr(GROUP_A, "sgr-0000000000000000e", true, "all any 0.0.0.0/0",
 	    NULL);
@@ -648,6 +648,7 @@ test_roundtrip(void **state)
 		b = baseline_find(&back, a->account, a->region, a->group_id);
 		assert_non_null(b);
 		assert_int_equal(b->n, a->n);
+		assert_int_equal(b->allow_only, a->allow_only);
 		for (j = 0; j < a->n; j++) {
 			assert_true(rule_equal(&a->rules[j].rule,
 			    &b->rules[j].rule));
@@ -667,6 +668,20 @@ test_roundtrip(void **state)
 	}
 	assert_non_null(baseline_find(&back, "odd/name", "us-east-1",
 	    GROUP_B));
+	assert_true(baseline_find(&back, "odd/name", "us-east-1",
+	    GROUP_B)->allow_only);
+	assert_non_null(strstr(text, "\"mode\": \"allow\""));
+	/* A file from before "mode": snapshots. */
+	{
+		struct sg_baseline_set old = { 0 };
+		const char *j1 = "{\"version\":1,\"baselines\":{\"/us-east-1/"
+		    GROUP_A "\":{\"rules\":[],\"taken\":5}}}";
+
+		assert_int_equal(baseline_parse(j1, strlen(j1), &old, err,
+		    sizeof(err)), 0);
+		assert_false(old.v[0].allow_only);
+		baseline_set_free(&old);
+	}
 	/* Stable: the same text again. */
 	again = baseline_serialize(&back);
 	assert_string_equal(text, again);
