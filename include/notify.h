@@ -38,6 +38,9 @@ struct sg_notice {
 	size_t			 nunparsed;
 	const char		*error;		/* FAILED: last "error:" line */
 	const char		*note;		/* a last "note:" line */
+	/* ATTRIBUTED for rules only reported (audit mode): would_revoke:
+	 * lines, as DRY-RUN has. */
+	bool			 would;
 };
 
 /* "<prefix> WORD <group> (<region>)": printable ASCII, under 100

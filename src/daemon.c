@@ -1083,27 +1083,37 @@ rules_text(const struct sg_rule *rules, size_t n, char *out, size_t size)
 
 enum handled { HANDLED, RETRY };
 
-/* Take out the drift entry of a rule drift reverted (restored: put back)
- * in group_id, of account-region key (NULL: any); true if there was one. */
+/* What a drift mark says drift did with its rule. */
+enum drift_did { DRIFT_REVERTED, DRIFT_RESTORED, DRIFT_REPORTED };
+
+/* Take out the drift entry of a rule drift reverted (put back; reported
+ * in audit mode) in group_id, of account-region key (NULL: any); true if
+ * there was one. */
 static bool
 drift_take(struct daemon *d, const char *key, const char *group_id,
-    const struct sg_rule *r, bool restored)
+    const struct sg_rule *r, enum drift_did did)
 {
 	size_t i;
 
 	for (i = 0; i < d->ndrift; i++) {
 		struct sg_drift_mark *dr = &d->drift[i];
+		bool kind = did == DRIFT_RESTORED ? dr->restored :
+		    did == DRIFT_REVERTED ? dr->reverted :
+		    dr->audited && !dr->reverted && !dr->restored;
 
-		if ((restored ? !dr->restored : !dr->reverted) ||
-		    (key != NULL && strcmp(dr->key, key) != 0) ||
+		if (!kind || (key != NULL && strcmp(dr->key, key) != 0) ||
 		    strcmp(dr->gr.group_id, group_id) != 0)
 			continue;
 		/* An added rule's record names its id; a restored rule may
 		 * have a new one by now, so content decides. */
-		if (!restored && r->rule_id[0] != '\0' ?
+		if (did != DRIFT_RESTORED && r->rule_id[0] != '\0' ?
 		    strcmp(dr->gr.rule.rule_id, r->rule_id) != 0 :
 		    !rule_equal(&dr->gr.rule, r))
 			continue;
+		/* A reported rule is still there (audit mode): its mark
+		 * stays, so that the drift check does not report it again. */
+		if (did == DRIFT_REPORTED)
+			return true;
 		memmove(dr, dr + 1, (d->ndrift - i - 1) * sizeof(*dr));
 		d->ndrift--;
 		d->drift_dirty = true;
@@ -1112,24 +1122,33 @@ drift_take(struct daemon *d, const char *key, const char *group_id,
 	return false;
 }
 
-/* Who made a change the drift check already undid: logged, and one
- * ATTRIBUTED message with the rules as revoked: (a rule added) or
- * restored: (a baseline rule removed). */
+/* Who made a change the drift check already undid (or, in audit mode,
+ * reported): logged, and one ATTRIBUTED message with the rules as
+ * revoked: / would_revoke: (a rule added) or restored: (a baseline rule
+ * removed). */
 static void
 drift_attributed(struct daemon *d, const struct sg_event *ev,
     const struct sg_log_fields *f, struct sg_rule *done, size_t n,
-    bool restored)
+    enum drift_did did)
 {
+	static const char *const notes[] = {
+		[DRIFT_REVERTED] = "reverted earlier by the drift check, "
+		    "before CloudTrail delivered this record",
+		[DRIFT_RESTORED] = "restored earlier by the drift check, "
+		    "before CloudTrail delivered this record",
+		[DRIFT_REPORTED] = "reported earlier by the drift check "
+		    "(DRY-RUN), before CloudTrail delivered this record; "
+		    "audit mode: nothing was changed",
+	};
 	struct sg_notice note = {
 		.ev = ev,
 		.outcome = SG_OUTCOME_ATTRIBUTED,
-		.note = restored ? "restored earlier by the drift check, before "
-		    "CloudTrail delivered this record" : "reverted earlier by "
-		    "the drift check, before CloudTrail delivered this record",
+		.note = notes[did],
+		.would = did == DRIFT_REPORTED,
 	};
 	char rules[1024];
 
-	if (restored) {
+	if (did == DRIFT_RESTORED) {
 		note.restored = done;
 		note.nrestored = n;
 	} else {
@@ -1138,36 +1157,45 @@ drift_attributed(struct daemon *d, const struct sg_event *ev,
 	}
 	rules_text(done, n, rules, sizeof(rules));
 	log_msg(LOG_WARNING, f, "event %s: the %s drift %s on %s (%s) was made "
-	    "by %s: %s", ev->event_id, restored ? "removal" : "change",
-	    restored ? "undid" : "reverted", ev->group_id, ev->region,
+	    "by %s: %s", ev->event_id, did == DRIFT_RESTORED ? "removal" :
+	    "change", did == DRIFT_RESTORED ? "undid" : did == DRIFT_REVERTED ?
+	    "reverted" : "reported (audit mode)", ev->group_id, ev->region,
 	    f->principal, rules);
-	queue_notice(d, &note, ev->event_id, "reverted", f->principal);
+	queue_notice(d, &note, ev->event_id, "attributed", f->principal);
 }
 
-/* Rules drift already reverted that this record added: take them out of
- * the plan and tell who made the change. Returns how many. */
+/* Rules drift already reverted (in audit mode: reported, audit true) that
+ * this record added: take them out of the plan and tell who made the
+ * change. Returns how many. */
 static size_t
 attribute_drift(struct daemon *d, const struct sg_event *ev,
-    struct sg_plan *plan, const struct sg_log_fields *f)
+    struct sg_plan *plan, const struct sg_log_fields *f, bool audit)
 {
-	struct sg_rule done[64];
-	size_t i, n = 0;
+	struct sg_rule done[64], told[64];
+	size_t i, n = 0, nt = 0;
 
 	for (i = 0; i < plan->nrevoke; ) {
-		if (!drift_take(d, NULL, ev->group_id, &plan->revoke[i],
-		    false)) {
+		if (drift_take(d, NULL, ev->group_id, &plan->revoke[i],
+		    DRIFT_REVERTED)) {
+			if (n < SG_ARRAY_LEN(done))
+				done[n++] = plan->revoke[i];
+		} else if (audit && drift_take(d, NULL, ev->group_id,
+		    &plan->revoke[i], DRIFT_REPORTED)) {
+			if (nt < SG_ARRAY_LEN(told))
+				told[nt++] = plan->revoke[i];
+		} else {
 			i++;
 			continue;
 		}
-		if (n < SG_ARRAY_LEN(done))
-			done[n++] = plan->revoke[i];
 		memmove(&plan->revoke[i], &plan->revoke[i + 1],
 		    (plan->nrevoke - i - 1) * sizeof(*plan->revoke));
 		plan->nrevoke--;
 	}
 	if (n > 0)
-		drift_attributed(d, ev, f, done, n, false);
-	return n;
+		drift_attributed(d, ev, f, done, n, DRIFT_REVERTED);
+	if (nt > 0)
+		drift_attributed(d, ev, f, told, nt, DRIFT_REPORTED);
+	return n + nt;
 }
 
 /*
@@ -1186,7 +1214,7 @@ attribute_restore(struct daemon *d, const struct poller *p,
 
 	for (i = 0; i < *n; ) {
 		if (!drift_take(d, p->key, ev->group_id, &back[i].rule,
-		    true)) {
+		    DRIFT_RESTORED)) {
 			i++;
 			continue;
 		}
@@ -1197,7 +1225,7 @@ attribute_restore(struct daemon *d, const struct poller *p,
 		(*n)--;
 	}
 	if (nd > 0)
-		drift_attributed(d, ev, f, done, nd, true);
+		drift_attributed(d, ev, f, done, nd, DRIFT_RESTORED);
 }
 
 /*
@@ -1309,7 +1337,8 @@ on_authorize(struct daemon *d, struct poller *p, struct sg_event *ev,
 		    "on %s (egress = ignore)", g->id);
 	}
 	if (plan.verdict == SG_VERDICT_REVERT &&
-	    attribute_drift(d, ev, &plan, f) > 0 && plan.nrevoke == 0 &&
+	    attribute_drift(d, ev, &plan, f, d->audit || (plan.egress &&
+	    g->egress == SG_EGRESS_AUDIT)) > 0 && plan.nrevoke == 0 &&
 	    plan.nunparsed == 0) {
 		policy_plan_free(&plan);
 		return HANDLED;

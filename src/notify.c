@@ -125,7 +125,8 @@ notify_compose(const struct sg_notice *n, const char *subject_prefix,
 			break;
 		}
 
-		if (n->outcome == SG_OUTCOME_DRY_RUN)
+		if (n->outcome == SG_OUTCOME_DRY_RUN ||
+		    (n->outcome == SG_OUTCOME_ATTRIBUTED && n->would))
 			key = "would_revoke";
 		else if (n->outcome == SG_OUTCOME_FAILED &&
 		    (n->ok == NULL || !n->ok[i]))

@@ -494,6 +494,35 @@ def drift_audit_restart():
         guard.cleanup()
 
 
+@case("drift in audit mode, then the record: one DRY-RUN, then ATTRIBUTED naming mallory "
+      "(would_revoke:), not a second DRY-RUN")
+def drift_audit_attributed():
+    w = world()
+    aws = w["aws"]
+    g = new_group()
+    aws.config(delivery_delay=12)
+    guard = Guard(group_section(g, "allow = tcp 443 0.0.0.0/0"), poll=5, drift=5)
+    try:
+        guard.start_drifting("--dry-run")
+        ingress(g, [tcp(22)], w["mallory"])
+        rec = record_of("AuthorizeSecurityGroupIngress", g, timeout=30)
+        guard.wait_log(r"event %s: the change drift reported \(audit mode\) on %s"
+                       % (rec["eventID"], g), timeout=40)
+        guard.wait_drift_check(time.time(), 2)
+        msgs = messages_for(g)
+        assert kinds(msgs) == ["DRY-RUN", "ATTRIBUTED"], kinds(msgs)
+        b = body_lines(msgs[1])
+        assert "event_id: %s" % rec["eventID"] in b, b
+        assert "principal: %s" % w["mallory"]["arn"] in b, b
+        assert "would_revoke: tcp 22 0.0.0.0/0" in b, b
+        assert any(ln.startswith("note: reported earlier by the drift check") for ln in b), b
+        assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+        guard.stop()
+    finally:
+        aws.config(delivery_delay=0)
+        guard.cleanup()
+
+
 @case("drift with allow_principal waits for the record: the admin's rule stays and joins the baseline")
 def drift_waits():
     w = world()
