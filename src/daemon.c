@@ -1756,7 +1756,10 @@ on_delete(struct daemon *d, struct poller *p, struct sg_event *ev,
 {
 	struct sg_notice note = { .ev = ev, .outcome = SG_OUTCOME_DELETED };
 
-	if (policy_find_group(&d->view, ev, NULL) == NULL)
+	/* Guarded when the call was made: now, or until its tag search or
+	 * a reload found it gone (its record can come minutes later). */
+	if (policy_find_group(&d->view, ev, NULL) == NULL &&
+	    !was_guarded(d, p->key, ev->group_id, ev->event_time))
 		return HANDLED;
 	log_msg(LOG_WARNING, f, "event %s: guarded group %s (%s) was deleted "
 	    "by %s", ev->event_id, ev->group_id, ev->region, f->principal);
@@ -2211,8 +2214,10 @@ static void
 reload(struct daemon *d)
 {
 	struct sg_config *ncfg = NULL, *old = d->cfg;
+	struct unguarded *was;
 	char err[1024];
 	struct timespec ts;
+	size_t i, nwas;
 
 	got_reload = 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -2228,6 +2233,14 @@ reload(struct daemon *d)
 		sd_notify(0, "READY=1");
 		return;
 	}
+	/* What is guarded now, to tell what the new configuration drops. */
+	was = xcalloc(d->ngroups + 1, sizeof(*was));
+	for (i = 0; i < d->ngroups; i++) {
+		account_key(d->group_acct[i], d->groups[i].region, was[i].key,
+		    sizeof(was[i].key));
+		sg_strlcpy(was[i].id, d->groups[i].id, sizeof(was[i].id));
+	}
+	nwas = d->ngroups;
 	pollers_free(d);
 	clients_free(d);
 	d->cfg = ncfg;
@@ -2242,6 +2255,7 @@ reload(struct daemon *d)
 			fatalx("cannot set up the AWS clients again: %s", err);
 		guard_setup(d, false);
 		sd_notify(0, "READY=1");
+		free(was);
 		return;
 	}
 	config_free(old);
@@ -2250,6 +2264,24 @@ reload(struct daemon *d)
 		log_set_level(d->cfg->log_level_set ? d->cfg->log_level :
 		    LOG_INFO);
 	guard_setup(d, true);
+	for (i = 0; i < nwas; i++) {
+		char key[160];
+		size_t j;
+
+		for (j = 0; j < d->ngroups; j++)
+			if (strcmp(d->groups[j].id, was[i].id) == 0 &&
+			    strcmp(account_key(d->group_acct[j],
+			    d->groups[j].region, key, sizeof(key)),
+			    was[i].key) == 0)
+				break;
+		if (j < d->ngroups)
+			continue;
+		log_info("%s: %s is no longer guarded (not in the reloaded "
+		    "configuration, or its tag is gone)", was[i].key,
+		    was[i].id);
+		unguarded_add(d, was[i].key, was[i].id);
+	}
+	free(was);
 	log_msg(LOG_INFO, &(struct sg_log_fields){
 	    .message_id = SG_MSGID_RELOADED },
 	    "configuration reloaded from %s: %zu group%s, mode %s",
@@ -2272,6 +2304,7 @@ daemon_free(struct daemon *d)
 	free(d->found_acct);
 	free(d->drift);
 	free(d->pace);
+	free(d->unguarded);
 	free(d->state_dir);
 	config_free(d->cfg);
 }

@@ -96,6 +96,15 @@ struct pace {
 	long			 next_send_ms;
 };
 
+/* A group that stopped being guarded (its tag gone, or a reload): a
+ * DeleteSecurityGroup made while it still was, whose record comes later,
+ * is still reported. */
+struct unguarded {
+	char			 key[160];	/* ACCOUNT/REGION */
+	char			 id[32];
+	time_t			 until;		/* guarded up to then */
+};
+
 struct daemon {
 	const struct sg_options	*opts;
 	struct sg_config	*cfg;
@@ -104,6 +113,8 @@ struct daemon {
 	char			*state_dir;
 	struct pace		*pace;		/* of the pollers last freed */
 	size_t			 npace;
+	struct unguarded	*unguarded;	/* for 2 x lookback */
+	size_t			 nunguarded;
 	bool			 audit;
 	struct sg_state		 state;
 	bool			 state_ok;	/* last commit worked */
@@ -175,6 +186,9 @@ void	 groups_build(struct daemon *);
 ssize_t	 group_index(const struct daemon *, const char *region,
 	    const char *id);
 int	 group_by_name(struct daemon *, struct poller *, struct sg_event *);
+void	 unguarded_add(struct daemon *, const char *key, const char *id);
+bool	 was_guarded(struct daemon *, const char *key, const char *id,
+	    time_t at);
 void	 discover(struct daemon *);
 void	 side_file_save(struct daemon *, const char *name, const char *what,
 	    char *text, bool *dirty, bool *unsaved);

@@ -46,6 +46,52 @@ groups_build(struct daemon *d)
 	d->view.ngroups = d->ngroups;
 }
 
+/* Remember that a group stops being guarded now (see struct unguarded). */
+void
+unguarded_add(struct daemon *d, const char *key, const char *id)
+{
+	struct unguarded *u;
+	time_t now = time(NULL);
+	size_t i;
+
+	/* Drop the expired ones, and an older entry of the same group. */
+	for (i = 0; i < d->nunguarded; ) {
+		u = &d->unguarded[i];
+		if (now - u->until > 2L * d->cfg->lookback ||
+		    (strcmp(u->id, id) == 0 && strcmp(u->key, key) == 0)) {
+			memmove(u, u + 1, (d->nunguarded - i - 1) *
+			    sizeof(*u));
+			d->nunguarded--;
+			continue;
+		}
+		i++;
+	}
+	if (d->nunguarded >= 1024)
+		return;
+	d->unguarded = xreallocarray(d->unguarded, d->nunguarded + 1,
+	    sizeof(*d->unguarded));
+	u = &d->unguarded[d->nunguarded++];
+	memset(u, 0, sizeof(*u));
+	sg_strlcpy(u->key, key, sizeof(u->key));
+	sg_strlcpy(u->id, id, sizeof(u->id));
+	u->until = now;
+}
+
+/* Was group id of account-region key guarded at time at, though it is
+ * not any more? */
+bool
+was_guarded(struct daemon *d, const char *key, const char *id, time_t at)
+{
+	size_t i;
+
+	for (i = 0; i < d->nunguarded; i++)
+		if (strcmp(d->unguarded[i].key, key) == 0 &&
+		    strcmp(d->unguarded[i].id, id) == 0 &&
+		    at <= d->unguarded[i].until)
+			return true;
+	return false;
+}
+
 ssize_t
 group_index(const struct daemon *d, const char *region, const char *id)
 {
@@ -284,7 +330,7 @@ discover(struct daemon *d)
 		for (i = 0; i < nfound; i++)
 			if (strcmp(d->found[j].id, found[i].id) == 0)
 				still = true;
-		if (!still)
+		if (!still) {
 			log_msg(LOG_WARNING, &(struct sg_log_fields){
 			    .group_id = d->found[j].id,
 			    .region = d->found[j].region },
@@ -292,6 +338,12 @@ discover(struct daemon *d)
 			    "(or is gone): no longer guarded",
 			    d->found[j].tag->key, d->found[j].tag->value,
 			    d->found[j].id, d->found[j].region);
+			char key[160];
+
+			unguarded_add(d, account_key(d->found_acct[j],
+			    d->found[j].region, key, sizeof(key)),
+			    d->found[j].id);
+		}
 	}
 	free(d->found);
 	free(d->found_acct);

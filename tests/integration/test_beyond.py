@@ -984,6 +984,42 @@ def tags():
         guard.cleanup()
 
 
+@case("[groups tag:...]: a tagged group deleted before a reload (or a tag search) drops it is "
+      "still reported DELETED when the record comes")
+def tags_deleted_then_reload():
+    w = world()
+    aws = w["aws"]
+    a = new_group(tags={"Gone": "yes"})
+    b = new_group(tags={"Gone": "yes"})
+    guard = Guard("[groups tag:Gone=yes]\nregions = %s\n" % REGION, poll=5)
+    try:
+        guard.start()
+        guard.wait_log(r"tag:Gone=yes: now guarding %s" % a)
+        guard.wait_log(r"tag:Gone=yes: now guarding %s" % b)
+        guard.wait_log(r"started")
+        aws.config(delivery_delay=15)
+        t0 = time.time()
+        ec2().delete_security_group(GroupId=a)
+        ec2().delete_security_group(GroupId=b)
+        # The reload's tag search finds them gone before CloudTrail has
+        # the records.
+        guard.proc.send_signal(signal.SIGHUP)
+        guard.wait_log(r"configuration reloaded")
+        # Dropped by the reload, or already by a tag search that a
+        # CloudTrail record of another case set off.
+        guard.wait_log(r"%s (is no longer guarded|\(%s\) no longer carries the tag)"
+                       % (a, REGION))
+        for g in (a, b):
+            guard.wait("DELETED for %s" % g, lambda g=g: messages_for(g), timeout=60)
+            (m,) = messages_for(g)
+            assert m["subject"] == "[sgguard] DELETED %s (%s)" % (g, REGION), m
+        assert time.time() - t0 >= 14, "reported before the record could be there"
+        guard.stop()
+    finally:
+        aws.config(delivery_delay=0)
+        guard.cleanup()
+
+
 # --- 7. other accounts ---------------------------------------------------
 
 
