@@ -37,6 +37,9 @@ struct sg_modify_step {
 					 * it; a REVOKE without it needs the
 					 * rule read first */
 	char		 reason[192];	/* why, for the log and the message */
+	/* KEEP because the rule is already back in its baseline form
+	 * (previous): put back by someone else, the drift check say. */
+	bool		 back;
 };
 
 struct sg_modify_plan {

@@ -1562,12 +1562,12 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 	struct sg_modify m;
 	struct sg_modify_plan plan;
 	struct sg_rule_set current;
-	struct sg_rule revoked[64], restored[64];
+	struct sg_rule revoked[64], restored[64], att_rev[64], att_res[64];
 	struct sg_aws_error err;
 	struct sg_kvlist params = { 0 };
 	const char *gid_one[1], *glob, *who = NULL;
 	char err1[512], why[600] = "", rules[1024];
-	size_t i, nrev = 0, nres = 0;
+	size_t i, nrev = 0, nres = 0, natt = 0;
 	bool have_current, failed = false, egress_audit = false;
 	enum handled h = HANDLED;
 
@@ -1619,9 +1619,37 @@ on_modify(struct daemon *d, struct poller *p, struct sg_event *ev,
 		} else if (s->action == SG_MODIFY_REVOKE && nrev < 64)
 			revoked[nrev++] = s->change.rule;
 	}
+	/* Back in their baseline form because the drift check put them
+	 * back: this record says who changed them, once. */
+	for (i = 0; i < plan.n; i++) {
+		struct sg_modify_step *s = &plan.steps[i];
+
+		if (!s->back || natt >= SG_ARRAY_LEN(att_rev) ||
+		    !drift_take(d, p->key, g->id, &s->change.rule,
+		    DRIFT_REVERTED))
+			continue;
+		att_rev[natt] = s->change.rule;
+		att_res[natt++] = s->previous.rule;
+		s->reason[0] = '\0';		/* said below instead */
+	}
+	if (natt > 0) {
+		struct sg_notice note = { .ev = ev,
+		    .outcome = SG_OUTCOME_ATTRIBUTED, .revoked = att_rev,
+		    .nrevoked = natt, .restored = att_res, .nrestored = natt,
+		    .note = "put back earlier by the drift check, before "
+		    "CloudTrail delivered this record" };
+
+		rules_text(att_res, natt, rules, sizeof(rules));
+		log_msg(LOG_WARNING, f, "event %s: the change drift put back "
+		    "on %s (%s) was made by %s: %s", ev->event_id, g->id,
+		    ev->region, f->principal, rules);
+		queue_notice(d, &note, ev->event_id, "attributed",
+		    f->principal);
+	}
 	for (i = 0; i < plan.n; i++)
-		if (plan.steps[i].action == SG_MODIFY_KEEP ||
-		    plan.steps[i].action == SG_MODIFY_GONE)
+		if ((plan.steps[i].action == SG_MODIFY_KEEP ||
+		    plan.steps[i].action == SG_MODIFY_GONE) &&
+		    plan.steps[i].reason[0] != '\0')
 			log_info("event %s: %s on %s (%s) by %s: left as it is: "
 			    "%s", ev->event_id, ev->event_name, g->id,
 			    ev->region, f->principal, plan.steps[i].reason);

@@ -282,8 +282,22 @@ drift_group(struct daemon *d, struct poller *p, const struct sg_group_cfg *g,
 			    "s", list);
 			ec2params_modify(g->id, dd->was, dd->nmodified,
 			    &params);
-			drift_fix(d, p, g, SG_MODIFY_RULES_ACTION, &params,
-			    &note, done, "put modified rules back", false);
+			/* The modification's record is still to come: it
+			 * names who, once (the modified form, by rule id). */
+			if (drift_fix(d, p, g, SG_MODIFY_RULES_ACTION,
+			    &params, &note, done, "put modified rules back",
+			    false)) {
+				for (i = 0; i < dd->nmodified; i++) {
+					struct sg_group_rule gr =
+					    dd->modified[i];
+
+					sg_strlcpy(gr.group_id, g->id,
+					    sizeof(gr.group_id));
+					drift_note(d, p->key, &gr)->reverted =
+					    true;
+				}
+				d->drift_dirty = true;
+			}
 		}
 		if (!wait && !audit && g->restore && dd->nmissing > 0 &&
 		    rules->nbad == 0) {

@@ -125,6 +125,7 @@ modify_step(struct sg_modify_step *s, const struct sg_modify_rule *mr,
 		s->previous = *prev;
 		if (now != NULL && rule_equal(&now->rule, &prev->rule)) {
 			s->action = SG_MODIFY_KEEP;
+			s->back = true;
 			modify_reason(s, "%s is already back in its baseline "
 			    "form", mr->rule_id);
 			return;

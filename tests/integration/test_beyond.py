@@ -793,6 +793,41 @@ def modify_rules():
         guard.cleanup()
 
 
+@case("ModifySecurityGroupRules put back by drift, then the record: AUTO-MITIGATED by drift, "
+      "ATTRIBUTED naming mallory, no second put-back")
+def modify_drift_attributed():
+    w = world()
+    aws = w["aws"]
+    g = new_group()
+    ingress(g, [tcp(443)], w["admin"])
+    (rid,) = rule_ids(g)
+    aws.reset_events()                     # the admin's rule: there before
+    guard = Guard(group_section(g, "allow = tcp 8443 0.0.0.0/0"), poll=5, drift=5)
+    try:
+        guard.start_drifting()
+        aws.config(delivery_delay=15)
+        t0 = time.time()
+        modify(g, rid, 3389, w["mallory"])
+        rec = record_of("ModifySecurityGroupRules", g)     # before drift's own
+        guard.wait("drift puts it back", lambda: rule_ids(g) == {rid: "tcp 443-443 0.0.0.0/0"},
+                   timeout=15)
+        guard.wait_log(r"event %s: the change drift put back on %s \(%s\) was made by %s"
+                       % (rec["eventID"], g, REGION, re.escape(w["mallory"]["arn"])),
+                       timeout=40)
+        msgs = guard.wait("two messages", lambda: len(messages_for(g)) >= 2 and
+                          messages_for(g), 10)
+        assert kinds(msgs) == ["AUTO-MITIGATED", "ATTRIBUTED"], kinds(msgs)
+        b = body_lines(msgs[1])
+        assert "event_name: ModifySecurityGroupRules" in b, b
+        assert "principal: %s" % w["mallory"]["arn"] in b, b
+        assert "revoked: tcp 3389 0.0.0.0/0" in b and "restored: tcp 443 0.0.0.0/0" in b, b
+        assert len(requests_by(guard.creds, "ModifySecurityGroupRules", t0)) == 1
+        guard.stop()
+    finally:
+        aws.config(delivery_delay=0)
+        guard.cleanup()
+
+
 @case("ModifySecurityGroupRules: mallory's change, then the admin's, read together: the admin's form stays")
 def modify_then_allowed():
     w = world()
