@@ -808,6 +808,21 @@ def missing_group_warned():
     assert not re.search(r"default/%s: there is no group %s" % (REGION, g), r.stderr), r.stderr
 
 
+@case("a topic_arn that names no topic: the revert is done; the error says to check topic_arn")
+def wrong_topic():
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g)
+    with open(guard.config) as f:
+        text = f.read()
+    guard.write(text.replace(W["topic"], W["topic"] + "-typo"))
+    r = guard.once()
+    assert r.returncode == 1, r.stderr
+    assert "tcp 22-22 0.0.0.0/0" not in rules_of(g), rules_of(g)
+    assert re.search(r"not published \(.*NotFound.*hint: check \[notify\] topic_arn", r.stderr), \
+        r.stderr
+
+
 @case("a rule already gone when sgguard revokes it counts as reverted")
 def already_gone():
     aws = W["aws"]
