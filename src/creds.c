@@ -203,6 +203,27 @@ creds_json_str(json_t *doc, const char *key, bool *wrong_type)
 	return json_string_value(v);
 }
 
+/* A credentials document as a JSON object, or NULL with why in err. */
+static json_t *
+creds_json_object(const char *json, size_t len, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		sg_errf(err, errlen, "not JSON: %s at line %d column %d",
+		    jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		sg_errf(err, errlen, "not a JSON object");
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 int
 creds_parse_json(const char *json, size_t len, struct sg_creds *out,
     char *err, size_t errlen)
@@ -210,22 +231,13 @@ creds_parse_json(const char *json, size_t len, struct sg_creds *out,
 	static const char *const names[] = { "AccessKeyId", "SecretAccessKey",
 	    "Token", "Expiration", "Code", "Message" };
 	const char *v[SG_ARRAY_LEN(names)];
-	json_error_t jerr;
 	json_t *doc;
 	size_t i;
 	int rv = -1;
 
 	memset(out, 0, sizeof(*out));
-	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc == NULL) {
-		sg_errf(err, errlen, "not JSON: %s at line %d column %d",
-		    jerr.text, jerr.line, jerr.column);
+	if ((doc = creds_json_object(json, len, err, errlen)) == NULL)
 		return -1;
-	}
-	if (!json_is_object(doc)) {
-		sg_errf(err, errlen, "not a JSON object");
-		goto done;
-	}
 	for (i = 0; i < SG_ARRAY_LEN(names); i++) {
 		bool wrong = false;
 
@@ -283,22 +295,13 @@ creds_parse_process(const char *json, size_t len, struct sg_creds *out,
 	static const char *const names[] = { "AccessKeyId", "SecretAccessKey",
 	    "SessionToken", "Expiration" };
 	const char *v[SG_ARRAY_LEN(names)];
-	json_error_t jerr;
 	json_t *doc, *ver;
 	size_t i;
 	int rv = -1;
 
 	memset(out, 0, sizeof(*out));
-	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc == NULL) {
-		sg_errf(err, errlen, "not JSON: %s at line %d column %d",
-		    jerr.text, jerr.line, jerr.column);
+	if ((doc = creds_json_object(json, len, err, errlen)) == NULL)
 		return -1;
-	}
-	if (!json_is_object(doc)) {
-		sg_errf(err, errlen, "not a JSON object");
-		goto done;
-	}
 	ver = json_object_get(doc, "Version");
 	if (ver == NULL) {
 		sg_errf(err, errlen, "no Version (must be 1)");

@@ -681,9 +681,29 @@ def once_publishes_queue():
         assert json.load(f)["pending"] == []
 
 
+def older_shape(guard, genuine, edit=None):
+    """Put a copy of the genuine record in its place, as an older record
+    shape shows the same call: a new eventID, no rule ids in the answer,
+    edit(copy) for the rest. The genuine one counts as handled, so only the
+    copy may act. Returns the copy."""
+    import uuid
+    bare = json.loads(json.dumps(genuine))
+    bare["eventID"] = str(uuid.uuid4())
+    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
+    if edit is not None:
+        edit(bare)
+    W["aws"].inject(bare)
+    path = os.path.join(guard.state, "state.json")
+    with open(path) as f:
+        st = json.load(f)
+    st["handled"][genuine["eventID"]] = int(time.time())
+    with open(path, "w") as f:
+        json.dump(st, f)
+    return bare
+
+
 @case("the revoke falls back to exact IpPermissions when the record has no rule ids")
 def revoke_by_permissions():
-    import uuid
     aws = W["aws"]
     g = new_group()
     guard = Guard(g)
@@ -696,18 +716,7 @@ def revoke_by_permissions():
     genuine = aws.events()[-1]["record"]
     assert genuine["requestParameters"]["groupId"] == g
     assert genuine["responseElements"]["securityGroupRuleSet"]["items"]
-    # The same call as an older record shape shows it: no rule ids.
-    bare = json.loads(json.dumps(genuine))
-    bare["eventID"] = str(uuid.uuid4())
-    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
-    aws.inject(bare)
-    # Only the bare record may act: the genuine one counts as handled.
-    path = os.path.join(guard.state, "state.json")
-    with open(path) as f:
-        st = json.load(f)
-    st["handled"][genuine["eventID"]] = int(time.time())
-    with open(path, "w") as f:
-        json.dump(st, f)
+    bare = older_shape(guard, genuine)
     r = guard.once()
     assert r.returncode == 0, r.stderr
     assert rules_of(g) == set(), rules_of(g)
@@ -721,7 +730,6 @@ def revoke_by_permissions():
 
 @case("a call that named its group only by name (no id in the record) is looked up and reverted")
 def group_by_name_only():
-    import uuid
     aws = W["aws"]
     g = new_group()
     name = aws.client("ec2").describe_security_groups(GroupIds=[g])["SecurityGroups"][0]["GroupName"]
@@ -729,20 +737,13 @@ def group_by_name_only():
     assert guard.once().returncode == 0       # a state with a cursor
     ingress(g, [tcp(23, "192.0.2.0/24")], W["mallory"])
     genuine = aws.events()[-1]["record"]
-    # The shape of a default-VPC call by GroupName in an older record:
-    # the name in the request, no rule ids (so no group id) in the answer.
-    bare = json.loads(json.dumps(genuine))
-    bare["eventID"] = str(uuid.uuid4())
-    del bare["requestParameters"]["groupId"]
-    bare["requestParameters"]["groupName"] = name
-    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
-    aws.inject(bare)
-    path = os.path.join(guard.state, "state.json")
-    with open(path) as f:
-        st = json.load(f)
-    st["handled"][genuine["eventID"]] = int(time.time())
-    with open(path, "w") as f:
-        json.dump(st, f)
+
+    # A default-VPC call by GroupName: the name in the request, and no
+    # rule ids (so no group id) in the answer.
+    def by_name(rec):
+        del rec["requestParameters"]["groupId"]
+        rec["requestParameters"]["groupName"] = name
+    bare = older_shape(guard, genuine, by_name)
     r = guard.once()
     assert r.returncode == 0, r.stderr
     assert 'event %s: the call named its group "%s" only: that is %s' % (
@@ -755,27 +756,16 @@ def group_by_name_only():
 
 @case("a rule sgguard cannot read (source group by name only, no ids): FAILED, checked by hand")
 def unreadable_rule_failed():
-    import uuid
     aws = W["aws"]
     g = new_group()
     guard = Guard(g)
     assert guard.once().returncode == 0       # a state with a cursor
     ingress(g, [tcp(24, "192.0.2.0/24")], W["mallory"])
     genuine = aws.events()[-1]["record"]
-    bare = json.loads(json.dumps(genuine))
-    bare["eventID"] = str(uuid.uuid4())
-    items = bare["requestParameters"]["ipPermissions"]["items"]
-    items.append({"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432,
-                  "groups": {"items": [{"userId": ACCOUNT, "groupName": "db-clients"}]},
-                  "ipRanges": {}, "ipv6Ranges": {}, "prefixListIds": {}})
-    bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
-    aws.inject(bare)
-    path = os.path.join(guard.state, "state.json")
-    with open(path) as f:
-        st = json.load(f)
-    st["handled"][genuine["eventID"]] = int(time.time())
-    with open(path, "w") as f:
-        json.dump(st, f)
+    bare = older_shape(guard, genuine, lambda rec: rec["requestParameters"]["ipPermissions"][
+        "items"].append({"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432,
+                         "groups": {"items": [{"userId": ACCOUNT, "groupName": "db-clients"}]},
+                         "ipRanges": {}, "ipv6Ranges": {}, "prefixListIds": {}}))
     r = guard.once()
     assert r.returncode == 1, r.stderr
     assert re.search(r"warning: event %s: parts of the CloudTrail record were unreadable or "
