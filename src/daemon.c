@@ -2041,11 +2041,6 @@ publish_pending(struct daemon *d, bool early)
 			commit(d);
 			continue;
 		}
-		/* SNS's NotFound is the topic: no retry can fix a wrong ARN. */
-		if (sg_streq(err.code, "NotFound") && err.hint[0] == '\0')
-			sg_strlcpy(err.hint, "check [notify] topic_arn: SNS has "
-			    "no such topic in that account and region",
-			    sizeof(err.hint));
 		awserr_format(&err, why, sizeof(why));
 		if (got_stop) {
 			/* Cut short by the stop: not an attempt that failed;

@@ -62,6 +62,12 @@ sns_publish(struct sg_aws *aws, const char *topic_arn, const char *subject,
 	req.region = region;
 	rc = aws_call(aws, &req, &resp);
 	*err = resp.err;
+	/* SNS's NotFound is the topic: no retry can fix a wrong ARN. */
+	if (rc == -1 && strcmp(err->code, "NotFound") == 0 &&
+	    err->hint[0] == '\0')
+		snprintf(err->hint, sizeof(err->hint), "check [notify] "
+		    "topic_arn: SNS has no such topic in that account and "
+		    "region");
 	if (rc == 0) {
 		if (xml_find_text(resp.body.data ? resp.body.data : "",
 		    resp.body.len, "PublishResult/MessageId", msgid,
