@@ -104,6 +104,56 @@ group_index(const struct daemon *d, const char *region, const char *id)
 	return -1;
 }
 
+/* The query of one DescribeSecurityGroups page (next_token NULL: the
+ * first). */
+typedef void (*groups_query_fn)(const void *arg, const char *next_token,
+    struct sg_kvlist *out);
+
+/*
+ * Every page of one DescribeSecurityGroups query, added to gs. 0, or -1
+ * with why; err then holds EC2's answer when the call failed (kind
+ * SG_AWS_OK: its answer could not be read, or sgguard is stopping).
+ */
+static int
+list_groups(struct daemon *d, const struct account *a, const char *region,
+    groups_query_fn query, const void *arg, struct sg_group_set *gs,
+    struct sg_aws_error *err, char *why, size_t whylen)
+{
+	struct sg_buf body;
+	char *token = NULL, *next;
+	int rc = -1;
+
+	memset(err, 0, sizeof(*err));
+	sg_errf(why, whylen, "sgguard is stopping");
+	buf_init(&body);
+	while (!got_stop) {
+		struct sg_kvlist q = { 0 };
+
+		next = NULL;
+		query(arg, token, &q);
+		rc = ec2_call(d, a, region, "DescribeSecurityGroups", &q,
+		    &body, err);
+		kvlist_free(&q);
+		if (rc == -1)
+			awserr_format(err, why, whylen);
+		else if (describe_groups_parse(body.data ? body.data : "",
+		    body.len, gs, &next, why, whylen) == -1)
+			rc = -1;
+		free(token);
+		if (rc == -1 || (token = next) == NULL)
+			break;
+		rc = -1;		/* a page to come: not done yet */
+	}
+	buf_free(&body);
+	return rc;
+}
+
+static void
+query_by_name(const void *name, const char *next_token, struct sg_kvlist *out)
+{
+	describe_group_by_name_params(name, out);	/* one page */
+}
+
 /*
  * A call that named its group by name alone (GroupName, the default VPC)
  * and whose record gives no id anywhere (no securityGroupRuleSet: older
@@ -118,9 +168,8 @@ group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
 	struct sg_kvlist params = { 0 };
 	struct sg_group_set gs = { 0 };
 	struct sg_aws_error err;
-	struct sg_buf body;
 	const char *region = ev->region, *hit = NULL;
-	char why[512], name[128], *next = NULL;
+	char why[512], name[128];
 	size_t i;
 	ssize_t gi;
 	bool here = false;
@@ -137,10 +186,9 @@ group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
 		kvlist_free(&params);
 		return 0;
 	}
-	buf_init(&body);
-	if (ec2_call(d, p->acct, region, "DescribeSecurityGroups", &params,
-	    &body, &err) == -1) {
-		awserr_format(&err, why, sizeof(why));
+	kvlist_free(&params);
+	if (list_groups(d, p->acct, region, query_by_name, ev->group_name,
+	    &gs, &err, why, sizeof(why)) == -1) {
 		/* No such group (deleted since, or not in the default VPC):
 		 * nothing watched can be meant. */
 		if (sg_streq(err.code, "InvalidGroup.NotFound"))
@@ -148,26 +196,20 @@ group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
 			    "there any more: not a watched group", ev->event_id,
 			    name, p->key);
 		else {
-			log_msg(LOG_WARNING, &(struct sg_log_fields){
-			    .message_id = SG_MSGID_AWS_ERROR,
-			    .event_id = ev->event_id, .region = region },
-			    "event %s: the call named its group \"%s\" only; "
-			    "cannot look it up in %s (%s); trying again next "
-			    "cycle", ev->event_id, name, p->key, why);
-			set_error(d, "DescribeSecurityGroups %s: %s",
-			    region, why);
+			if (!got_stop) {
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_AWS_ERROR,
+				    .event_id = ev->event_id,
+				    .region = region },
+				    "event %s: the call named its group \"%s\" "
+				    "only; cannot look it up in %s (%s); trying "
+				    "again next cycle", ev->event_id, name,
+				    p->key, why);
+				set_error(d, "DescribeSecurityGroups %s: %s",
+				    region, why);
+			}
 			rc = -1;
 		}
-	} else if (describe_groups_parse(body.data ? body.data : "",
-	    body.len, &gs, &next, why, sizeof(why)) == -1) {
-		log_msg(LOG_WARNING, &(struct sg_log_fields){
-		    .message_id = SG_MSGID_AWS_ERROR,
-		    .event_id = ev->event_id, .region = region },
-		    "event %s: the call named its group \"%s\" only; EC2's "
-		    "answer for it in %s is unreadable (%s); trying again "
-		    "next cycle", ev->event_id, name, p->key, why);
-		set_error(d, "DescribeSecurityGroups %s: %s", region, why);
-		rc = -1;
 	} else {
 		/* EC2 answers with the default VPC's group; a look-alike
 		 * that also lists others is narrowed to the watched ones. */
@@ -201,11 +243,16 @@ group_by_name(struct daemon *d, struct poller *p, struct sg_event *ev)
 			log_debug("event %s: group named \"%s\" in %s is not "
 			    "watched", ev->event_id, name, p->key);
 	}
-	free(next);
 	describe_groups_free(&gs);
-	buf_free(&body);
-	kvlist_free(&params);
 	return rc;
+}
+
+static void
+query_by_tag(const void *tag, const char *next_token, struct sg_kvlist *out)
+{
+	const struct sg_tag_cfg *t = tag;
+
+	describe_groups_params(t->key, t->value, 1000, next_token, out);
 }
 
 /*
@@ -229,39 +276,12 @@ discover(struct daemon *d)
 			const char *region = tag->regions[r];
 			struct sg_group_set gs = { 0 };
 			struct sg_aws_error err;
-			struct sg_buf body;
-			char *token = NULL, why[512];
-			bool ok = a->ok;
+			char why[512];
+			bool ok = a->ok && list_groups(d, a, region,
+			    query_by_tag, tag, &gs, &err, why,
+			    sizeof(why)) == 0;
 
-			buf_init(&body);
-			while (ok && !got_stop) {
-				struct sg_kvlist p = { 0 };
-				char *next = NULL;
-
-				describe_groups_params(tag->key, tag->value,
-				    1000, token, &p);
-				ok = ec2_call(d, a, region,
-				    "DescribeSecurityGroups", &p, &body,
-				    &err) == 0;
-				kvlist_free(&p);
-				if (!ok) {
-					awserr_format(&err, why, sizeof(why));
-					break;
-				}
-				if (describe_groups_parse(body.data ?
-				    body.data : "", body.len, &gs, &next, why,
-				    sizeof(why)) == -1) {
-					ok = false;
-					break;
-				}
-				free(token);
-				token = next;
-				if (token == NULL)
-					break;
-			}
-			free(token);
-			buf_free(&body);
-			if (!ok && a->ok) {
+			if (!ok && a->ok && !got_stop) {
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_AWS_ERROR,
 				    .region = region },
@@ -457,6 +477,19 @@ read_rules(struct daemon *d, const struct account *a, const char *region,
 	return rc;
 }
 
+struct ids_query {
+	const char	**ids;
+	size_t		  n;
+};
+
+static void
+query_by_ids(const void *arg, const char *next_token, struct sg_kvlist *out)
+{
+	const struct ids_query *q = arg;
+
+	describe_groups_by_id_params(q->ids, q->n, 1000, next_token, out);
+}
+
 /*
  * Are the configured groups there? A group id with a typo, or a group in
  * another region or account than the file says, would otherwise be
@@ -474,68 +507,46 @@ groups_check_exist(struct daemon *d)
 	for (p = 0; p < d->npollers; p++) {
 		struct poller *pl = &d->pollers[p];
 		int *lines;
-		const char **ids;
+		struct ids_query q = { 0 };
 		struct sg_group_set gs = { 0 };
 		struct sg_aws_error err;
-		struct sg_buf body;
-		char *token = NULL, why[512];
-		size_t n = 0;
-		bool ok = pl->acct->ok;
+		char why[512];
+		bool ok;
 
 		lines = xcalloc(d->cfg->ngroups + 1, sizeof(*lines));
-		ids = xcalloc(d->cfg->ngroups + 1, sizeof(*ids));
-		for (i = 0; i < d->cfg->ngroups && n < SG_DESCRIBE_MAX_VALUES;
+		q.ids = xcalloc(d->cfg->ngroups + 1, sizeof(*q.ids));
+		for (i = 0; i < d->cfg->ngroups && q.n < SG_DESCRIBE_MAX_VALUES;
 		    i++) {
 			const struct sg_group_cfg *g = &d->cfg->groups[i];
 
 			if (account_find(d, g->account) != pl->acct ||
 			    !sg_streq(g->region, pl->region))
 				continue;
-			lines[n] = g->line;
-			ids[n++] = g->id;
+			lines[q.n] = g->line;
+			q.ids[q.n++] = g->id;
 		}
-		buf_init(&body);
-		while (n > 0 && ok && !got_stop) {
-			struct sg_kvlist q = { 0 };
-			char *next = NULL;
-
-			describe_groups_by_id_params(ids, n, 1000, token, &q);
-			ok = ec2_call(d, pl->acct, pl->region,
-			    "DescribeSecurityGroups", &q, &body, &err) == 0;
-			kvlist_free(&q);
-			if (!ok) {
-				awserr_format(&err, why, sizeof(why));
-				log_debug("%s: cannot check that the watched "
-				    "groups exist: %s", pl->key, why);
-				break;
-			}
-			if (describe_groups_parse(body.data ? body.data : "",
-			    body.len, &gs, &next, why, sizeof(why)) == -1) {
-				ok = false;
-				break;
-			}
-			free(token);
-			if ((token = next) == NULL)
-				break;
-		}
-		for (i = 0; ok && i < n; i++) {
+		ok = q.n > 0 && pl->acct->ok && list_groups(d, pl->acct,
+		    pl->region, query_by_ids, &q, &gs, &err, why,
+		    sizeof(why)) == 0;
+		if (!ok && q.n > 0 && pl->acct->ok)
+			log_debug("%s: cannot check that the watched groups "
+			    "exist: %s", pl->key, why);
+		for (i = 0; ok && i < q.n; i++) {
 			for (k = 0; k < gs.n; k++)
-				if (strcmp(gs.v[k].group_id, ids[i]) == 0)
+				if (strcmp(gs.v[k].group_id, q.ids[i]) == 0)
 					break;
 			if (k < gs.n)
 				continue;
 			log_msg(LOG_WARNING, &(struct sg_log_fields){
 			    .message_id = SG_MSGID_AWS_ERROR,
-			    .group_id = ids[i], .region = pl->region },
+			    .group_id = q.ids[i], .region = pl->region },
 			    "%s: there is no group %s (%s:%d): nothing is "
 			    "guarded for it; check its id, its region and "
-			    "its account", pl->key, ids[i],
+			    "its account", pl->key, q.ids[i],
 			    d->opts->config_path, lines[i]);
 		}
-		free(token);
 		describe_groups_free(&gs);
-		buf_free(&body);
-		free(ids);
+		free(q.ids);
 		free(lines);
 	}
 }
