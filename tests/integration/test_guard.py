@@ -341,13 +341,18 @@ def one_per_state_dir():
     assert len(messages_for(g)) == 1
 
 
-@case("own calls are known after a restart with new temporary keys (restore not undone)")
-def own_keys_across_restart():
-    aws = W["aws"]
-    role = aws.create_role("sgguard-rotating", {
+def sgguard_role(name):
+    """A role sgguard may work as (its sessions: an instance role's keys)."""
+    return W["aws"].create_role(name, {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
             "ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]}]})
+
+
+@case("own calls are known after a restart with new temporary keys (restore not undone)")
+def own_keys_across_restart():
+    aws = W["aws"]
+    role = sgguard_role("sgguard-rotating")
     # Two sessions of one role: what an instance role hands out over time.
     k1 = aws.assume_role(role["Arn"], "sgguard-host")
     k2 = aws.assume_role(role["Arn"], "sgguard-host")
@@ -387,10 +392,7 @@ def own_keys_across_restart():
 @case("credentials from a profile's credential_process (a role's temporary keys) guard as well")
 def credential_process_profile():
     aws = W["aws"]
-    role = aws.create_role("sgguard-process", {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-            "ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]}]})
+    role = sgguard_role("sgguard-process")
     k = aws.assume_role(role["Arn"], "sgguard-host")
     g = new_group()
     ingress(g, [tcp(22)], W["mallory"])
