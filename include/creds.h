@@ -15,6 +15,16 @@
  *     [profile NAME] and [default]). In botocore's order: static keys of
  *     the credentials file, then credential_process (either file; the
  *     credentials file's wins), then static keys of the config file.
+ *     Before all of these, a profile with role_arn (settings merged key
+ *     by key, the credentials file's winning) is a role assumed with
+ *     STS AssumeRole (sts.h) on the provider's own client, blocking, at
+ *     most CREDS_STS_MS: the caller's keys come from source_profile
+ *     (static keys first there, then credential_process, then its own
+ *     role_arn: chains are followed, a loop is an error; a profile may
+ *     name itself to use its own keys) or credential_source
+ *     (Environment, Ec2InstanceMetadata, EcsContainer). external_id,
+ *     role_session_name and duration_seconds are passed; mfa_serial is
+ *     an error (no one can type a code).
  *     credential_process is run without a shell (see proc.h), at most
  *     CREDS_PROCESS_MS, and must print Version 1 JSON (see
  *     creds_parse_process); its keys are refreshed like container ones
@@ -22,8 +32,8 @@
  *     named (opts.profile or AWS_PROFILE) and is in neither file, or has
  *     no keys there (only source_profile, say), is an error; so is
  *     a profile that asks for a credential type sgguard does not
- *     implement (role_arn, sso_*, web identity), and one whose
- *     credential_process fails:
+ *     implement (sso_*, web identity), and one whose
+ *     credential_process or role fails:
  *     falling through to the instance role would act as someone else.
  *     Unnamed, a "default" without keys falls through. A section without
  *     any key counts as absent. Section names match exactly; of [default]
@@ -60,6 +70,7 @@
 #include <stddef.h>
 #include <time.h>
 
+struct sg_aws_opts;
 struct sg_http;
 
 struct sg_creds {
@@ -90,8 +101,14 @@ struct sg_creds_opts {
 	 * client's http_run(). Otherwise borrowed, not freed. */
 	struct sg_http	*http;
 	const char	*ca_file;	/* extra CA bundle, own client */
-	/* Non-NULL: set by a signal, stops a running credential_process. */
+	/* Non-NULL: set by a signal, stops a running credential_process
+	 * (and an AssumeRole of a role profile). */
 	volatile sig_atomic_t *interrupt;
+	/* Role profiles (role_arn): AssumeRole goes to STS in region, at the
+	 * endpoints of sts, with its retry settings (nothing else of it is
+	 * read; copied). NULL: such profiles cannot be used. */
+	const struct sg_aws_opts *sts;
+	const char	*region;
 };
 
 struct sg_creds_provider;
@@ -137,7 +154,8 @@ bool	 creds_needs_refresh(time_t fetched, time_t expiration, time_t now);
  * profile has static keys, or a credential_process whose program is
  * found; -1 when it is in neither file, has no keys, names no runnable
  * program, or asks for what sgguard does not support, with why ("not in
- * FILE or FILE", "FILE: role_arn is not supported", ...).
+ * FILE or FILE", "FILE: sso_session is not supported", ...). A role profile is checked
+ * to its sources (settings, loops); STS is not called.
  */
 int	 creds_check_profile(const char *profile, sg_getenv_fn fn,
 	    char *why, size_t whylen);
@@ -155,8 +173,9 @@ int	 creds_parse_json(const char *json, size_t len, struct sg_creds *out,
  * wins when it has keys for the profile. Returns 1 when the profile is in
  * neither text (out untouched, err says so), 2 when it is there but has
  * no keys (nor any unsupported credential setting), 3 when its keys come
- * from a credential_process (err names the file), 0 when found (source
- * set to "profile NAME"), -1 on error.
+ * from a credential_process (err names the file), 4 when it is a role to
+ * assume (err names the file of role_arn), 0 when found (source set to
+ * "profile NAME"), -1 on error.
  */
 int	 creds_parse_shared(const char *cred_text, const char *config_text,
 	    const char *profile, struct sg_creds *out, char *err,

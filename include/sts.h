@@ -95,6 +95,9 @@ struct sg_sts_opts {
 	/* Signs AssumeRole with the base credentials (its callback is the
 	 * base provider). Borrowed, must outlive the provider. */
 	struct sg_aws	*aws;
+	/* Credentials got are logged at debug, not info: the caller says
+	 * what it uses (a role profile, creds.c). */
+	bool		 quiet;
 };
 
 struct sg_sts_provider;

@@ -16,10 +16,12 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "aws.h"
 #include "creds.h"
 #include "http.h"
 #include "log.h"
 #include "proc.h"
+#include "sts.h"
 #include "util.h"
 
 #define CREDS_FILE_MAX		(1024 * 1024)
@@ -29,6 +31,9 @@
 #define CREDS_RESPONSE_MAX	(64 * 1024)
 #define CREDS_PROCESS_MS	15000		/* a credential_process's time */
 #define CREDS_PROCESS_ERR_MAX	4096		/* bytes of its stderr kept */
+/* AssumeRole of a role profile, retries included: it blocks the call
+ * that needs the keys. */
+#define CREDS_STS_MS		10000
 /* inih keeps 49 bytes of a section name: longer ones go by reference. */
 #define CREDS_LONG_SECTION	40
 
@@ -36,6 +41,29 @@
 #define CREDS_IMDS_ENDPOINT	"http://169.254.169.254"
 #define CREDS_IMDS_ENDPOINT6	"http://[fd00:ec2::254]"
 #define CREDS_IMDS_TTL		"21600"
+
+/* The settings of an assume-role profile, by index (creds_role_keys). */
+enum {
+	CREDS_ROLE_ARN,
+	CREDS_ROLE_SOURCE,	/* source_profile */
+	CREDS_ROLE_CSOURCE,	/* credential_source */
+	CREDS_ROLE_EXTID,
+	CREDS_ROLE_SESSION,
+	CREDS_ROLE_DURATION,
+	CREDS_ROLE_MFA,
+	CREDS_ROLE_N
+};
+static const char *const creds_role_keys[CREDS_ROLE_N] = {
+	"role_arn", "source_profile", "credential_source", "external_id",
+	"role_session_name", "duration_seconds", "mfa_serial",
+};
+/* A role profile's settings, each from the file that wins for it. */
+struct creds_role {
+	char	*v[CREDS_ROLE_N];
+	char	 file[256];		/* where role_arn is */
+};
+/* Profiles a chain of source_profiles may pass through. */
+#define CREDS_ROLE_DEPTH	8
 
 /* What one source of the chain came up with. */
 enum creds_res {
@@ -58,6 +86,19 @@ struct sg_creds_provider {
 	bool		 rejected;	/* AWS called the cached ones expired */
 	volatile sig_atomic_t *interrupt;	/* stops a credential_process */
 	bool		 check_only;	/* creds_check_profile: run nothing */
+	/* Role profiles: where STS is (copied from the options), the client
+	 * made at first need, and the source keys while AssumeRole runs. */
+	bool		 have_sts;
+	char		*region;
+	char		*sts_endpoint_url;
+	char		*sts_endpoints[SG_AWS_NSERVICES];
+	int		 sts_max_attempts;
+	long		 sts_backoff_base_ms;
+	long		 sts_backoff_cap_ms;
+	long		 sts_max_total_ms;
+	struct sg_aws	*sts_aws;
+	struct sg_creds	 role_src;
+	bool		 have_role_src;
 };
 
 static const char *
@@ -376,9 +417,9 @@ struct creds_ini {
 	char		*secret;
 	char		*token;
 	const char	*dup;		/* a key given twice */
-	const char	*unsup;		/* role_arn and friends */
+	const char	*unsup;		/* SSO, web identity */
 	char		*process;	/* credential_process */
-	bool		 chain;		/* source_profile (without role_arn) */
+	char		*role[CREDS_ROLE_N];	/* role_arn and friends */
 };
 
 /* As inih: the first of chars, or an inline ';' comment after a space. */
@@ -547,18 +588,20 @@ creds_ini_clear(struct creds_ini *ini)
 	free(ini->process);
 	ini->akid = ini->secret = ini->token = ini->process = NULL;
 	ini->dup = ini->unsup = NULL;
-	ini->chain = false;
+	for (size_t i = 0; i < CREDS_ROLE_N; i++) {
+		free(ini->role[i]);
+		ini->role[i] = NULL;
+	}
 }
 
 static int
 creds_ini_handler(void *user, const char *section, const char *name,
     const char *value)
 {
-	/* Credential types other than static keys, which sgguard lacks. */
-	static const char *const unsupported[] = { "role_arn",
-	    "web_identity_token_file", "credential_source", "sso_session",
-	    "sso_start_url", "sso_account_id", "sso_role_name",
-	    "login_session" };
+	/* Credential types sgguard lacks. */
+	static const char *const unsupported[] = {
+	    "web_identity_token_file", "sso_session", "sso_start_url",
+	    "sso_account_id", "sso_role_name", "login_session" };
 	static const struct {
 		const char	*name;
 		size_t		 off;
@@ -611,10 +654,15 @@ creds_ini_handler(void *user, const char *section, const char *name,
 		} else
 			ini->process = xstrdup(val);
 	}
-	/* Harmless beside keys (botocore ignores it without role_arn), but
-	 * alone it says the profile meant to borrow another's. */
-	if (strcasecmp(name, "source_profile") == 0)
-		ini->chain = true;
+	for (i = 0; i < CREDS_ROLE_N; i++) {
+		if (strcasecmp(name, creds_role_keys[i]) != 0)
+			continue;
+		if (ini->role[i] != NULL) {
+			if (ini->dup == NULL)
+				ini->dup = creds_role_keys[i];
+		} else
+			ini->role[i] = xstrdup(val);
+	}
 	sg_free_secret(vtmp);
 	return 1;
 }
@@ -694,18 +742,33 @@ creds_ini_take(const struct creds_ini *ini, const char *fname,
 	return 0;
 }
 
+static void
+creds_role_free(struct creds_role *role)
+{
+	for (size_t i = 0; i < CREDS_ROLE_N; i++) {
+		free(role->v[i]);
+		role->v[i] = NULL;
+	}
+}
+
 /*
  * creds_parse_shared with file names for the messages. When it returns 3
  * and process is not NULL, *process is the command (free it) and err
- * names the file it is in.
+ * names the file it is in; when it returns 4 and role is not NULL, *role
+ * has the role settings (creds_role_free), and err names the file of
+ * role_arn. as_source: the profile is another's source_profile, where
+ * static keys win over its role_arn, as in botocore.
  */
 static int
 creds_shared(const char *cred_text, const char *cred_name,
     const char *config_text, const char *config_name, const char *profile,
-    struct sg_creds *out, char **process, char *err, size_t errlen)
+    bool as_source, struct sg_creds *out, char **process,
+    struct creds_role *role, char *err, size_t errlen)
 {
 	struct creds_ini c, f;
+	bool keys, web;
 	int rv = -1, r;
+	size_t i;
 
 	memset(&c, 0, sizeof(c));
 	memset(&f, 0, sizeof(f));
@@ -719,11 +782,36 @@ creds_shared(const char *cred_text, const char *cred_name,
 		rv = 1;
 		goto done;
 	}
-	/* botocore tries an assume-role (web identity, SSO) profile first;
-	 * using anything else would act as someone else. */
+	/*
+	 * botocore tries an assume-role profile first (not one for web
+	 * identity), then web identity and SSO: using anything else would act
+	 * as someone else. Its settings merge key by key, the credentials
+	 * file's winning.
+	 */
+	keys = c.akid || c.secret || f.akid || f.secret;
+	web = sg_streq(c.unsup, "web_identity_token_file") ||
+	    sg_streq(f.unsup, "web_identity_token_file");
+	if ((c.role[CREDS_ROLE_ARN] || f.role[CREDS_ROLE_ARN]) && !web &&
+	    !(as_source && keys)) {
+		if (role != NULL) {
+			for (i = 0; i < CREDS_ROLE_N; i++) {
+				const char *v = c.role[i] ? c.role[i] :
+				    f.role[i];
+
+				role->v[i] = v != NULL ? xstrdup(v) : NULL;
+			}
+			sg_strlcpy(role->file, c.role[CREDS_ROLE_ARN] ?
+			    cred_name : config_name, sizeof(role->file));
+		}
+		sg_errf(err, errlen, "%s", c.role[CREDS_ROLE_ARN] ?
+		    cred_name : config_name);
+		rv = 4;
+		goto done;
+	}
 	if (c.unsup != NULL || f.unsup != NULL) {
-		sg_errf(err, errlen, "%s: %s is not supported (static keys "
-		    "and credential_process are)", c.unsup ? cred_name :
+		sg_errf(err, errlen, "%s: %s is not supported (static keys, "
+		    "credential_process and role_arn are)", c.unsup ?
+		    cred_name :
 		    config_name,
 		    c.unsup ? c.unsup : f.unsup);
 		goto done;
@@ -749,10 +837,13 @@ creds_shared(const char *cred_text, const char *cred_name,
 		rv = r;
 		goto done;
 	}
-	if (c.chain || f.chain)
-		sg_errf(err, errlen, "%s: source_profile is not supported "
-		    "(static keys and credential_process are)", c.chain ?
-		    cred_name : config_name);
+	if (c.role[CREDS_ROLE_SOURCE] || f.role[CREDS_ROLE_SOURCE] ||
+	    c.role[CREDS_ROLE_CSOURCE] || f.role[CREDS_ROLE_CSOURCE])
+		sg_errf(err, errlen, "%s: %s without role_arn: no role to "
+		    "assume", c.role[CREDS_ROLE_SOURCE] ||
+		    c.role[CREDS_ROLE_CSOURCE] ? cred_name : config_name,
+		    c.role[CREDS_ROLE_SOURCE] || f.role[CREDS_ROLE_SOURCE] ?
+		    "source_profile" : "credential_source");
 	else
 		sg_errf(err, errlen, "no aws_access_key_id in %s or %s",
 		    cred_name, config_name);
@@ -768,7 +859,7 @@ creds_parse_shared(const char *cred_text, const char *config_text,
     const char *profile, struct sg_creds *out, char *err, size_t errlen)
 {
 	return creds_shared(cred_text, "credentials", config_text, "config",
-	    profile, out, NULL, err, errlen);
+	    profile, false, out, NULL, NULL, err, errlen);
 }
 
 /*
@@ -1042,46 +1133,340 @@ done:
 	return rv;
 }
 
+static enum creds_res creds_from_container(struct sg_creds_provider *,
+    struct sg_creds *, char *, size_t);
+static enum creds_res creds_from_imds(struct sg_creds_provider *,
+    struct sg_creds *, char *, size_t);
+
+/* The two shared files, as read for one lookup. */
+struct creds_files {
+	char	*cpath, *ctext;		/* credentials */
+	char	*fpath, *ftext;		/* config */
+};
+
+
+/* The private client's credentials: the source keys of the role being
+ * assumed (set only while creds_assume() runs). */
+static int
+creds_role_source(void *arg, time_t now, struct sg_creds *out, char *err,
+    size_t errlen)
+{
+	struct sg_creds_provider *p = arg;
+
+	(void)now;
+	if (!p->have_role_src) {
+		sg_errf(err, errlen, "no source credentials for AssumeRole");
+		return -1;
+	}
+	*out = p->role_src;
+	return 0;
+}
+
+/* The provider's own client for AssumeRole, made at first need. */
+static struct sg_aws *
+creds_sts_client(struct sg_creds_provider *p, char *why, size_t whylen)
+{
+	struct sg_aws_opts ao;
+	size_t i;
+
+	if (p->sts_aws != NULL)
+		return p->sts_aws;
+	if (!p->have_sts || sg_strempty(p->region)) {
+		sg_errf(why, whylen, "no [aws] region for STS");
+		return NULL;
+	}
+	memset(&ao, 0, sizeof(ao));
+	ao.http = p->http;
+	ao.creds = creds_role_source;
+	ao.creds_arg = p;
+	ao.endpoint_url = p->sts_endpoint_url;
+	for (i = 0; i < SG_AWS_NSERVICES; i++)
+		ao.endpoints[i] = p->sts_endpoints[i];
+	ao.max_attempts = p->sts_max_attempts;
+	ao.backoff_base_ms = p->sts_backoff_base_ms;
+	ao.backoff_cap_ms = p->sts_backoff_cap_ms;
+	ao.max_total_ms = p->sts_max_total_ms;
+	if ((p->sts_aws = aws_new(&ao)) == NULL) {
+		sg_errf(why, whylen, "cannot make the STS client (see the "
+		    "message before)");
+		return NULL;
+	}
+	if (p->interrupt != NULL)
+		aws_set_interrupt(p->sts_aws, p->interrupt, 500);
+	return p->sts_aws;
+}
+
+/* AssumeRole with src as the caller: 0 with *out, -1 with why. */
+static int
+creds_assume(struct sg_creds_provider *p, const char *profile,
+    const struct creds_role *role, int duration, const struct sg_creds *src,
+    struct sg_creds *out, char *why, size_t whylen)
+{
+	struct sg_sts_provider *sp;
+	struct sg_sts_opts so = {
+		.role_arn = role->v[CREDS_ROLE_ARN],
+		.external_id = role->v[CREDS_ROLE_EXTID],
+		.session_name = role->v[CREDS_ROLE_SESSION],
+		.duration = duration,
+		.region = p->region,
+		.quiet = true,
+	};
+	int rv;
+
+	if ((so.aws = creds_sts_client(p, why, whylen)) == NULL)
+		return -1;
+	if ((sp = sts_provider_new(&so)) == NULL) {
+		sg_errf(why, whylen, "%s: profile %s: cannot set up "
+		    "AssumeRole (see the message before)", role->file,
+		    profile);
+		return -1;
+	}
+	/* Registered before anything could print them. */
+	log_secret_add(src->secret_access_key);
+	log_secret_add(src->session_token);
+	p->role_src = *src;
+	p->have_role_src = true;
+	rv = sts_get(sp, time(NULL), out, why, whylen);
+	creds_wipe(&p->role_src);
+	p->have_role_src = false;
+	sts_provider_free(sp);
+	if (rv == 0)
+		snprintf(out->source, sizeof(out->source),
+		    "profile %s (role %s)", profile,
+		    role->v[CREDS_ROLE_ARN]);
+	return rv;
+}
+
+/*
+ * Is a role profile's role usable as written? 0, with its duration (0:
+ * the default) in *duration; -1 with why.
+ */
+static int
+creds_role_check(const char *profile, const struct creds_role *role,
+    int *duration, char *why, size_t whylen)
+{
+	const char *dur = role->v[CREDS_ROLE_DURATION];
+	char perr[512], *end;
+	long d;
+
+	*duration = 0;
+	if (role->v[CREDS_ROLE_MFA] != NULL) {
+		sg_errf(why, whylen, "%s: profile %s: mfa_serial: the role "
+		    "wants an MFA code at every refresh, which a daemon "
+		    "cannot type", role->file, profile);
+		return -1;
+	}
+	if (sts_check_role_arn(role->v[CREDS_ROLE_ARN], NULL, perr,
+	    sizeof(perr)) == -1 || (role->v[CREDS_ROLE_EXTID] != NULL &&
+	    sts_check_external_id(role->v[CREDS_ROLE_EXTID], perr,
+	    sizeof(perr)) == -1) || (role->v[CREDS_ROLE_SESSION] != NULL &&
+	    sts_check_session_name(role->v[CREDS_ROLE_SESSION], perr,
+	    sizeof(perr)) == -1)) {
+		sg_errf(why, whylen, "%s: profile %s: %s", role->file,
+		    profile, perr);
+		return -1;
+	}
+	if (dur != NULL) {
+		errno = 0;
+		d = strtol(dur, &end, 10);
+		if (errno != 0 || end == dur || *end != '\0' ||
+		    d < STS_DURATION_MIN || d > STS_DURATION_MAX) {
+			sg_errf(why, whylen, "%s: profile %s: duration_seconds "
+			    "\"%s\" is not a number of seconds from %d to %d",
+			    role->file, profile, dur, STS_DURATION_MIN,
+			    STS_DURATION_MAX);
+			return -1;
+		}
+		*duration = (int)d;
+	}
+	if ((role->v[CREDS_ROLE_SOURCE] == NULL) ==
+	    (role->v[CREDS_ROLE_CSOURCE] == NULL)) {
+		sg_errf(why, whylen, "%s: profile %s: role_arn needs one of "
+		    "source_profile and credential_source%s", role->file,
+		    profile, role->v[CREDS_ROLE_SOURCE] != NULL ?
+		    ", not both" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* The keys a role's credential_source names. */
+static enum creds_res
+creds_role_csource(struct sg_creds_provider *p, const char *profile,
+    const struct creds_role *role, struct sg_creds *out, char *why,
+    size_t whylen)
+{
+	const char *csrc = role->v[CREDS_ROLE_CSOURCE];
+	enum creds_res res;
+	char perr[512];
+
+	if (strcmp(csrc, "Environment") != 0 &&
+	    strcmp(csrc, "Ec2InstanceMetadata") != 0 &&
+	    strcmp(csrc, "EcsContainer") != 0) {
+		sg_errf(why, whylen, "%s: profile %s: credential_source \"%s\" "
+		    "is not Environment, Ec2InstanceMetadata or EcsContainer",
+		    role->file, profile, csrc);
+		return CREDS_FAIL;
+	}
+	if (p->check_only)
+		return CREDS_FOUND;	/* no network, nothing fetched */
+	if (strcmp(csrc, "Environment") == 0)
+		res = creds_from_env(p, out, perr, sizeof(perr));
+	else if (strcmp(csrc, "Ec2InstanceMetadata") == 0)
+		res = creds_from_imds(p, out, perr, sizeof(perr));
+	else
+		res = creds_from_container(p, out, perr, sizeof(perr));
+	if (res != CREDS_FOUND) {
+		sg_errf(why, whylen, "profile %s: credential_source %s: %s",
+		    profile, csrc, perr);
+		return CREDS_FAIL;
+	}
+	return CREDS_FOUND;
+}
+
+/*
+ * May the role of profile names[n - 1] take its keys from src? botocore:
+ * a profile may name itself (to use its own static keys); any other
+ * return to a profile of the chain is a loop.
+ */
+static int
+creds_role_next(const char *const *names, size_t n, const char *src,
+    const struct creds_role *role, char *why, size_t whylen)
+{
+	struct sg_buf b;
+	bool loop = false;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], src) == 0 &&
+		    (i + 1 < n || strcmp(src, names[n - 1]) != 0))
+			loop = true;
+	if (!loop && n < CREDS_ROLE_DEPTH)
+		return 0;
+	buf_init(&b);
+	for (i = 0; i < n; i++)
+		buf_printf(&b, "%s -> ", names[i]);
+	sg_errf(why, whylen, "%s: profile %s: source_profile %s: %s (%s%s)",
+	    role->file, names[n - 1], src, loop ? "a loop" :
+	    "too long a chain", b.data, src);
+	buf_free(&b);
+	return -1;
+}
+
+/*
+ * The keys of profile from the files: static, credential_process, or an
+ * assumed role. For a role, the chain of source_profiles is followed down
+ * to keys (static keys win over role_arn in a source, as in botocore),
+ * then each role is assumed with the keys of the one below it. NONE when
+ * the profile itself is not there or has no keys (the caller judges); a
+ * source_profile must give keys.
+ */
+static enum creds_res
+creds_profile_keys(struct sg_creds_provider *p, const struct creds_files *fl,
+    const char *profile, struct sg_creds *out, char *why, size_t whylen)
+{
+	struct creds_role roles[CREDS_ROLE_DEPTH];
+	const char *names[CREDS_ROLE_DEPTH];
+	int durations[CREDS_ROLE_DEPTH];
+	struct sg_creds keys, next;
+	const char *cur = profile;
+	enum creds_res res = CREDS_FAIL;
+	char *cmd = NULL, file[256], perr[512];
+	size_t n = 0, i;
+	int r;
+
+	memset(roles, 0, sizeof(roles));
+	memset(&keys, 0, sizeof(keys));
+	for (;;) {
+		r = creds_shared(fl->ctext, fl->cpath, fl->ftext, fl->fpath,
+		    cur, n > 0, &keys, &cmd, &roles[n], why, whylen);
+		if (r == 4) {
+			names[n] = cur;
+			if (creds_role_check(cur, &roles[n], &durations[n],
+			    why, whylen) == -1)
+				break;
+			n++;
+			if (roles[n - 1].v[CREDS_ROLE_CSOURCE] != NULL) {
+				res = creds_role_csource(p, cur, &roles[n - 1],
+				    &keys, why, whylen);
+				break;
+			}
+			cur = roles[n - 1].v[CREDS_ROLE_SOURCE];
+			if (creds_role_next(names, n, cur, &roles[n - 1], why,
+			    whylen) == -1)
+				break;
+			continue;
+		}
+		if (r == 0)
+			res = CREDS_FOUND;
+		else if (r == 3) {
+			sg_strlcpy(file, why, sizeof(file));
+			res = creds_from_process(p, cur, file, cmd, &keys, why,
+			    whylen);
+		} else if ((r == 1 || r == 2) && n == 0)
+			res = CREDS_NONE;
+		else if (r == 1 || r == 2) {
+			sg_strlcpy(perr, why, sizeof(perr));
+			sg_errf(why, whylen, "source_profile %s (of profile "
+			    "%s): %s", cur, names[n - 1], perr);
+		}
+		break;
+	}
+	/* Bottom up: each role's keys call AssumeRole for the one above. */
+	if (res == CREDS_FOUND && !p->check_only) {
+		for (i = n; i-- > 0; ) {
+			if (creds_assume(p, names[i], &roles[i], durations[i],
+			    &keys, &next, why, whylen) == -1) {
+				res = CREDS_FAIL;
+				break;
+			}
+			creds_wipe(&keys);
+			keys = next;
+			creds_wipe(&next);
+		}
+	}
+	if (res == CREDS_FOUND)
+		*out = keys;
+	creds_wipe(&keys);
+	for (i = 0; i < CREDS_ROLE_DEPTH; i++)
+		creds_role_free(&roles[i]);
+	free(cmd);
+	return res;
+}
+
 static enum creds_res
 creds_from_profile(struct sg_creds_provider *p, const char *profile,
     bool named, struct sg_creds *out, char *why, size_t whylen)
 {
-	char *cpath = NULL, *fpath = NULL, *ctext = NULL, *ftext = NULL;
-	char *cmd = NULL, file[256];
+	struct creds_files fl;
 	struct sg_buf missing;
 	enum creds_res res = CREDS_FAIL;
-	int r;
 
+	memset(&fl, 0, sizeof(fl));
 	buf_init(&missing);
 	if (creds_shared_file(p, "AWS_SHARED_CREDENTIALS_FILE",
-	    ".aws/credentials", &cpath, &ctext, &missing, why, whylen) == -1 ||
-	    creds_shared_file(p, "AWS_CONFIG_FILE", ".aws/config", &fpath,
-	    &ftext, &missing, why, whylen) == -1)
+	    ".aws/credentials", &fl.cpath, &fl.ctext, &missing, why,
+	    whylen) == -1 ||
+	    creds_shared_file(p, "AWS_CONFIG_FILE", ".aws/config", &fl.fpath,
+	    &fl.ftext, &missing, why, whylen) == -1)
 		goto done;
-	if (ctext == NULL && ftext == NULL) {
+	if (fl.ctext == NULL && fl.ftext == NULL) {
 		sg_errf(why, whylen, "%s", missing.data);
 		/* A profile asked for by name must be there. */
 		res = named ? CREDS_FAIL : CREDS_NONE;
 		goto done;
 	}
-	r = creds_shared(ctext, cpath, ftext, fpath, profile, out, &cmd, why,
-	    whylen);
-	if (r == 0)
-		res = CREDS_FOUND;
-	else if (r == 3) {
-		sg_strlcpy(file, why, sizeof(file));
-		res = creds_from_process(p, profile, file, cmd, out, why,
-		    whylen);
-	}
-	else if (r == 1 || r == 2)	/* 2: e.g. [default], only a region */
-		res = named ? CREDS_FAIL : CREDS_NONE;
+	res = creds_profile_keys(p, &fl, profile, out, why, whylen);
+	/* Not there, or no keys ([default] with only a region, say): the
+	 * next source, unless the profile was asked for by name. */
+	if (res == CREDS_NONE && named)
+		res = CREDS_FAIL;
 done:
 	buf_free(&missing);
-	free(cpath);
-	free(fpath);
-	free(cmd);
-	sg_free_secret(ctext);
-	sg_free_secret(ftext);
+	free(fl.cpath);
+	free(fl.fpath);
+	sg_free_secret(fl.ctext);
+	sg_free_secret(fl.ftext);
 	return res;
 }
 
@@ -1447,6 +1832,8 @@ creds_resolve(struct sg_creds_provider *p, struct sg_creds *out, char *err,
 	return -1;
 }
 
+static void	creds_sts_free(struct sg_creds_provider *);
+
 struct sg_creds_provider *
 creds_provider_new(const struct sg_creds_opts *opts)
 {
@@ -1455,6 +1842,25 @@ creds_provider_new(const struct sg_creds_opts *opts)
 
 	p->getenv = opts->getenv ? opts->getenv : creds_real_getenv;
 	p->interrupt = opts->interrupt;
+	if (opts->sts != NULL) {
+		const struct sg_aws_opts *a = opts->sts;
+		size_t i;
+
+		p->have_sts = true;
+		if (!sg_strempty(opts->region))
+			p->region = xstrdup(opts->region);
+		if (!sg_strempty(a->endpoint_url))
+			p->sts_endpoint_url = xstrdup(a->endpoint_url);
+		for (i = 0; i < SG_AWS_NSERVICES; i++)
+			if (!sg_strempty(a->endpoints[i]))
+				p->sts_endpoints[i] = xstrdup(a->endpoints[i]);
+		p->sts_max_attempts = a->max_attempts;
+		p->sts_backoff_base_ms = a->backoff_base_ms;
+		p->sts_backoff_cap_ms = a->backoff_cap_ms;
+		p->sts_max_total_ms = a->max_total_ms > 0 &&
+		    a->max_total_ms < CREDS_STS_MS ? a->max_total_ms :
+		    CREDS_STS_MS;
+	}
 	if (!sg_strempty(opts->profile))
 		p->profile = xstrdup(opts->profile);
 	if (opts->http != NULL)
@@ -1468,6 +1874,7 @@ creds_provider_new(const struct sg_creds_opts *opts)
 		if ((p->http = http_new(&ho)) == NULL) {
 			log_warnx("credentials: cannot make an HTTP client: "
 			    "%s", http_new_error());
+			creds_sts_free(p);
 			free(p->profile);
 			free(p);
 			return NULL;
@@ -1477,11 +1884,27 @@ creds_provider_new(const struct sg_creds_opts *opts)
 	return p;
 }
 
+/* What creds_provider_new() copied for role profiles, and their client
+ * (before the HTTP client it runs on). */
+static void
+creds_sts_free(struct sg_creds_provider *p)
+{
+	size_t i;
+
+	aws_free(p->sts_aws);
+	p->sts_aws = NULL;
+	free(p->region);
+	free(p->sts_endpoint_url);
+	for (i = 0; i < SG_AWS_NSERVICES; i++)
+		free(p->sts_endpoints[i]);
+}
+
 void
 creds_provider_free(struct sg_creds_provider *p)
 {
 	if (p == NULL)
 		return;
+	creds_sts_free(p);
 	if (p->own_http)
 		http_free(p->http);
 	free(p->profile);

@@ -448,6 +448,9 @@ clients_new(struct daemon *d, char *err, size_t errlen)
 	aws_apply_env_knobs(&ho, &ao);
 	ao.creds = daemon_creds;
 	ao.creds_arg = d;
+	/* A role profile's AssumeRole: the same STS as [account] roles. */
+	co.sts = &ao;
+	co.region = d->cfg->region;
 	if ((d->http = http_new(&ho)) == NULL ||
 	    (d->creds = creds_provider_new(&co)) == NULL) {
 		sg_errf(err, errlen, "%s", http_new_error());

@@ -33,6 +33,7 @@ struct sg_sts_provider {
 	int		 duration;
 	char		*region;
 	struct sg_aws	*aws;
+	bool		 quiet;
 	char		 source[sizeof(((struct sg_creds *)0)->source)];
 
 	struct sg_creds	 cache;
@@ -524,6 +525,7 @@ sts_provider_new(const struct sg_sts_opts *o)
 	p->duration = duration;
 	p->region = xstrdup(o->region);
 	p->aws = o->aws;
+	p->quiet = o->quiet;
 	snprintf(p->source, sizeof(p->source), "assume-role %s", p->role_arn);
 	return p;
 }
@@ -612,7 +614,7 @@ sts_settle(struct sg_sts_provider *p, int ok, struct sg_creds *fresh,
 
 	if (ok == 0) {
 		sts_time(fresh->expiration, when, sizeof(when));
-		if (!p->have_cache)
+		if (!p->have_cache && !p->quiet)
 			log_msg(LOG_INFO, &lf, "credentials: using %s (session "
 			    "%s, access key %s, expires %s)", p->source,
 			    p->session_name, fresh->access_key_id, when);

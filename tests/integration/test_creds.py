@@ -357,6 +357,12 @@ def _():
               "aws_secret_access_key = good-secret-0001\n")
     write_aws("config", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
               "source_profile = good\n"
+              "[profile loop1]\nrole_arn = arn:aws:iam::123456789012:role/y\n"
+              "source_profile = loop2\n"
+              "[profile loop2]\nrole_arn = arn:aws:iam::123456789012:role/y\n"
+              "source_profile = loop1\n"
+              "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+              "source_profile = good\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n"
               "[profile borrow]\nsource_profile = good\n"
               "[profile proc]\ncredential_process = /nonexistent/get-creds --x\n"
               "[profile runs]\ncredential_process = \"/bin/false\" 'never run by -t'\n")
@@ -365,10 +371,12 @@ def _():
     aws = os.path.join(home, ".aws")
     for name, why in (
             ("nosuch", "not in %s/credentials or %s/config" % (aws, aws)),
-            ("role", "%s/config: role_arn is not supported (static keys and "
-             "credential_process are)" % aws),
-            ("borrow", "%s/config: source_profile is not supported (static keys and "
-             "credential_process are)" % aws),
+            ("loop1", "%s/config: profile loop2: source_profile loop1: a loop (loop1 -> "
+             "loop2 -> loop1)" % aws),
+            ("mfa", "%s/config: profile mfa: mfa_serial: the role wants an MFA code at "
+             "every refresh, which a daemon cannot type" % aws),
+            ("borrow", "%s/config: source_profile without role_arn: no role to "
+             "assume" % aws),
             ("proc", "%s/config: credential_process: /nonexistent/get-creds: No such "
              "file or directory" % aws)):
         cfg = write_config("profile = %s" % name)
@@ -384,6 +392,9 @@ def _():
     # it (/bin/false would fail).
     p = run_sgguard(env, "-t", "-c", write_config("profile = runs"))
     assert p.returncode == 0 and "with profile runs" in p.stdout, p
+    # A role whose source has keys passes; -t does not call STS.
+    p = run_sgguard(env, "-t", "-c", write_config("profile = role"))
+    assert p.returncode == 0 and "with profile role" in p.stdout, p
     # Where the environment says the files are.
     os.rename(os.path.join(aws, "credentials"), os.path.join(home, "creds"))
     cfg = write_config("profile = good")

@@ -434,16 +434,37 @@ test_shared_unsupported(void **state)
 	struct sg_creds c;
 	char err[256];
 
+	/* role_arn: 4, and the file it is in. */
 	assert_int_equal(creds_parse_shared(NULL, "[profile r]\n"
 	    "role_arn = arn:aws:iam::123456789012:role/x\n"
-	    "source_profile = default\n", "r", &c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "role_arn is not supported"));
-	/* Even with keys beside it: botocore would assume the role. */
+	    "source_profile = default\n", "r", &c, err, sizeof(err)), 4);
+	assert_string_equal(err, "config");
+	/* Even with keys beside it: botocore assumes the role. */
 	assert_int_equal(creds_parse_shared("[r]\naws_access_key_id = A\n"
 	    "aws_secret_access_key = B\n", "[profile r]\nrole_arn = x\n", "r",
-	    &c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "role_arn is not supported (static keys "
-	    "and credential_process are)"));
+	    &c, err, sizeof(err)), 4);
+	/* Not with web identity beside it (botocore's web identity
+	 * provider takes that profile), which sgguard lacks. */
+	assert_int_equal(creds_parse_shared(NULL, "[profile r]\nrole_arn = x\n"
+	    "web_identity_token_file = /t\n", "r", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "web_identity_token_file is not supported "
+	    "(static keys, credential_process and role_arn are)"));
+	assert_int_equal(creds_parse_shared(NULL, "[profile r]\n"
+	    "sso_session = x\n", "r", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "sso_session is not supported"));
+	/* Its settings, each given once. */
+	assert_int_equal(creds_parse_shared(NULL, "[profile r]\nrole_arn = x\n"
+	    "source_profile = a\nsource_profile = b\n", "r", &c, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "source_profile given twice"));
+	/* A source without a role: nothing to assume. */
+	assert_int_equal(creds_parse_shared(NULL, "[profile r]\n"
+	    "source_profile = a\n", "r", &c, err, sizeof(err)), 2);
+	assert_string_equal(err, "config: source_profile without role_arn: "
+	    "no role to assume");
+	assert_int_equal(creds_parse_shared(NULL, "[profile r]\n"
+	    "credential_source = Environment\n", "r", &c, err, sizeof(err)), 2);
+	assert_non_null(strstr(err, "credential_source without role_arn"));
 	/* credential_process: 3, and the file it is in. The credentials
 	 * file's wins over the config file's, as botocore merges them. */
 	assert_int_equal(creds_parse_shared(NULL, "[default]\n"
@@ -879,8 +900,8 @@ test_provider_named_no_keys(void **state)
 	assert_non_null(p = creds_provider_new(&o));
 	assert_int_equal(creds_get(p, 1700000000, &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "profile chain: "));
-	assert_non_null(strstr(err, "/.aws/config: source_profile is not "
-	    "supported (static keys and credential_process are)"));
+	assert_non_null(strstr(err, "/.aws/config: source_profile without "
+	    "role_arn: no role to assume"));
 	assert_null(strstr(err, "container"));
 	creds_provider_free(p);
 	assert_int_equal(get(&c, err, sizeof(err)), -1);
@@ -899,6 +920,51 @@ test_check_profile(void **state)
 	write_file(".aws/config", "[profile role]\n"
 	    "role_arn = arn:aws:iam::123456789012:role/x\n"
 	    "source_profile = ok\n"
+	    "[profile role2]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/y\n"
+	    "source_profile = role\nexternal_id = ext-1\n"
+	    "role_session_name = guard\nduration_seconds = 900\n"
+	    "[profile self]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = self\naws_access_key_id = AKIASELF\n"
+	    "aws_secret_access_key = selfsecret\n"
+	    "[profile selfnokeys]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = selfnokeys\n"
+	    "[profile loopa]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = loopb\n"
+	    "[profile loopb]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = loopa\n"
+	    "[profile env]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "credential_source = Environment\n"
+	    "[profile badsrc]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "credential_source = Ec2Metadata\n"
+	    "[profile both]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "credential_source = Environment\nsource_profile = ok\n"
+	    "[profile nosrc]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "[profile mfa]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = ok\nmfa_serial = arn:aws:iam::1:mfa/u\n"
+	    "[profile badarn]\nrole_arn = arn:aws:iam::12345:role/x\n"
+	    "source_profile = ok\n"
+	    "[profile longdur]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = ok\nduration_seconds = 90000\n"
+	    "[profile gone]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = nosuch\n"
+	    "[profile halfsrc]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = half\n"
+	    "[profile procsrc]\n"
+	    "role_arn = arn:aws:iam::123456789012:role/x\n"
+	    "source_profile = noproc\n"
 	    "[profile chain]\nsource_profile = ok\n"
 	    "[profile proc]\ncredential_process = /bin/true\n"
 	    "[profile inpath]\ncredential_process = \"sh\" -c 'exit 1'\n"
@@ -917,13 +983,62 @@ test_check_profile(void **state)
 	snprintf(path, sizeof(path), "not in %s/.aws/credentials or "
 	    "%s/.aws/config", tmp_home, tmp_home);
 	assert_string_equal(why, path);
+	/* Role profiles: their settings and sources are checked, STS is
+	 * not called. */
 	assert_int_equal(creds_check_profile("role", fake_getenv, why,
+	    sizeof(why)), 0);
+	assert_int_equal(creds_check_profile("role2", fake_getenv, why,
+	    sizeof(why)), 0);
+	assert_int_equal(creds_check_profile("self", fake_getenv, why,
+	    sizeof(why)), 0);
+	assert_int_equal(creds_check_profile("env", fake_getenv, why,
+	    sizeof(why)), 0);
+	assert_int_equal(creds_check_profile("selfnokeys", fake_getenv, why,
 	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "/.aws/config: role_arn is not "
-	    "supported (static keys and credential_process are)"));
+	assert_non_null(strstr(why, "/.aws/config: profile selfnokeys: "
+	    "source_profile selfnokeys: a loop (selfnokeys -> selfnokeys -> "
+	    "selfnokeys)"));
+	assert_int_equal(creds_check_profile("loopa", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "profile loopb: source_profile loopa: "
+	    "a loop (loopa -> loopb -> loopa)"));
+	assert_int_equal(creds_check_profile("badsrc", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "credential_source \"Ec2Metadata\" is "
+	    "not Environment, Ec2InstanceMetadata or EcsContainer"));
+	assert_int_equal(creds_check_profile("both", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "profile both: role_arn needs one of "
+	    "source_profile and credential_source, not both"));
+	assert_int_equal(creds_check_profile("nosrc", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "profile nosrc: role_arn needs one of "
+	    "source_profile and credential_source"));
+	assert_int_equal(creds_check_profile("mfa", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "profile mfa: mfa_serial: "));
+	assert_int_equal(creds_check_profile("badarn", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "/.aws/config: profile badarn: "));
+	assert_int_equal(creds_check_profile("longdur", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "duration_seconds \"90000\" is not a "
+	    "number of seconds from 900 to 43200"));
+	assert_int_equal(creds_check_profile("gone", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "source_profile nosuch (of profile gone): "
+	    "not in "));
+	assert_int_equal(creds_check_profile("halfsrc", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "has aws_access_key_id but no "
+	    "aws_secret_access_key"));
+	assert_int_equal(creds_check_profile("procsrc", fake_getenv, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "credential_process: /nonexistent/helper: "
+	    "No such file or directory"));
 	assert_int_equal(creds_check_profile("chain", fake_getenv, why,
 	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "source_profile is not supported"));
+	assert_non_null(strstr(why, "source_profile without role_arn"));
 	/* A credential_process is not run: its program must be there. */
 	assert_int_equal(creds_check_profile("proc", fake_getenv, why,
 	    sizeof(why)), 0);
