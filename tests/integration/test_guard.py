@@ -470,29 +470,42 @@ def record_of_revoke(group):
     return out
 
 
+def trusting_role(name, principal, actions):
+    """A role that principal may assume, allowed actions."""
+    return W["aws"].create_role(name, {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": actions}]},
+        trust={"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": principal},
+            "Action": "sts:AssumeRole"}]})
+
+
+def keys_section(name, creds):
+    return "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (
+        name, creds["access_key_id"], creds["secret_access_key"])
+
+
+def opened(port):
+    """A new group that mallory opened port on, and a Guard of it."""
+    g = new_group()
+    ingress(g, [tcp(port)], W["mallory"])
+    return g, Guard(g)
+
+
 @case("a profile with role_arn and source_profile: sgguard assumes the role and works as it")
 def role_profile():
     aws = W["aws"]
+    guard_actions = ["ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]
     # The source may do nothing but assume the role, which trusts it.
     base = aws.create_user("sgguard-base", {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Resource": "*",
                        "Action": ["sts:AssumeRole"]}]})
-    role = aws.create_role("sgguard-profile-role", {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-            "ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]}]},
-        trust={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": base["arn"]},
-            "Action": "sts:AssumeRole"}]})
-    g = new_group()
-    ingress(g, [tcp(22)], W["mallory"])
-    guard = Guard(g)
+    role = trusting_role("sgguard-profile-role", base["arn"], guard_actions)
+    g, guard = opened(22)
     profile_guard(guard, "[profile guard]\nrole_arn = %s\nsource_profile = base\n"
                   "role_session_name = sgguard-test\nduration_seconds = 900\n"
-                  % role["Arn"],
-                  "[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
-                  % (base["access_key_id"], base["secret_access_key"]))
+                  % role["Arn"], keys_section("base", base))
     r = guard.once()
     assert r.returncode == 0, r.stderr
     assert re.search(r"credentials: using profile guard \(role %s\) \(access key "
@@ -511,67 +524,46 @@ def role_profile():
     assert len(messages_for(g)) == 1, messages_for(g)
 
     # A chain: guard's source is a role profile whose source has the keys.
-    mid = aws.create_role("sgguard-mid", {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": ["sts:AssumeRole"]}]},
-        trust={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": base["arn"]},
-            "Action": "sts:AssumeRole"}]})
-    top = aws.create_role("sgguard-top", {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-            "ec2:*", "cloudtrail:LookupEvents", "sns:Publish"]}]},
-        trust={"Version": "2012-10-17", "Statement": [{
-            # (moto matches the session, not the role, against a trust
-            # policy; AWS takes either)
-            "Effect": "Allow", "Principal": {"AWS": "arn:aws:sts::%s:assumed-role/"
-                                             "sgguard-mid/chain" % ACCOUNT},
-            "Action": "sts:AssumeRole"}]})
-    g4 = new_group()
-    ingress(g4, [tcp(25)], W["mallory"])
-    guard4 = Guard(g4)
-    profile_guard(guard4, "[profile guard]\nrole_arn = %s\nsource_profile = mid\n"
+    # (moto matches the session, not the role, against a trust policy;
+    # AWS takes either.)
+    mid = trusting_role("sgguard-mid", base["arn"], ["sts:AssumeRole"])
+    top = trusting_role("sgguard-top", "arn:aws:sts::%s:assumed-role/sgguard-mid/chain"
+                        % ACCOUNT, guard_actions)
+    g, guard = opened(25)
+    profile_guard(guard, "[profile guard]\nrole_arn = %s\nsource_profile = mid\n"
                   "[profile mid]\nrole_arn = %s\nsource_profile = base\n"
-                  "role_session_name = chain\n"
-                  % (top["Arn"], mid["Arn"]),
-                  "[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
-                  % (base["access_key_id"], base["secret_access_key"]))
-    r = guard4.once()
+                  "role_session_name = chain\n" % (top["Arn"], mid["Arn"]),
+                  keys_section("base", base))
+    r = guard.once()
     assert r.returncode == 0, r.stderr
-    assert "tcp 25-25 0.0.0.0/0" not in rules_of(g4), rules_of(g4)
-    who = record_of_revoke(g4)
+    assert "tcp 25-25 0.0.0.0/0" not in rules_of(g), rules_of(g)
+    who = record_of_revoke(g)
     assert who and all(":assumed-role/sgguard-top/" in u["arn"] for u in who), who
 
     # credential_source = Environment: the environment's keys are the source.
-    g2 = new_group()
-    ingress(g2, [tcp(23)], W["mallory"])
-    guard2 = Guard(g2)
-    env = profile_guard(guard2, "[profile guard]\nrole_arn = %s\n"
+    g, guard = opened(23)
+    env = profile_guard(guard, "[profile guard]\nrole_arn = %s\n"
                         "credential_source = Environment\n" % role["Arn"])
     env["AWS_ACCESS_KEY_ID"] = base["access_key_id"]
     env["AWS_SECRET_ACCESS_KEY"] = base["secret_access_key"]
-    r = guard2.once()
+    r = guard.once()
     assert r.returncode == 0, r.stderr
-    assert "tcp 23-23 0.0.0.0/0" not in rules_of(g2), rules_of(g2)
-    who = record_of_revoke(g2)
+    assert "tcp 23-23 0.0.0.0/0" not in rules_of(g), rules_of(g)
+    who = record_of_revoke(g)
     assert who and all(":assumed-role/sgguard-profile-role/" in u["arn"] for u in who), who
 
     # A source that cannot assume the role: one error naming the role and
     # AWS's answer, exit 1, nothing else tried.
-    g3 = new_group()
-    ingress(g3, [tcp(24)], W["mallory"])
-    guard3 = Guard(g3)
-    profile_guard(guard3, "[profile guard]\nrole_arn = %s\nsource_profile = weak\n"
-                  % role["Arn"],
-                  "[weak]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
-                  % (W["mallory"]["access_key_id"], W["mallory"]["secret_access_key"]))
-    r = guard3.once()
+    g, guard = opened(24)
+    profile_guard(guard, "[profile guard]\nrole_arn = %s\nsource_profile = weak\n"
+                  % role["Arn"], keys_section("weak", W["mallory"]))
+    r = guard.once()
     assert r.returncode == 1, r.stderr
     assert "profile guard: " in r.stderr and "may not assume %s" % role["Arn"] in r.stderr, \
         r.stderr
     assert "user/mallory is not authorized" in r.stderr, r.stderr
     assert "instance metadata" not in r.stderr, r.stderr
-    assert "tcp 24-24 0.0.0.0/0" in rules_of(g3)
+    assert "tcp 24-24 0.0.0.0/0" in rules_of(g)
 
 
 @case("a group that is not watched is never touched")

@@ -912,7 +912,32 @@ test_provider_named_no_keys(void **state)
 static void
 test_check_profile(void **state)
 {
+	/* Role profiles that cannot work as written, and why. */
+	static const struct {
+		const char	*profile;
+		const char	*why;
+	} refused[] = {
+		{ "loopa", "profile loopb: source_profile loopa: a loop "
+		    "(loopa -> loopb -> loopa)" },
+		{ "badsrc", "credential_source \"Ec2Metadata\" is not "
+		    "Environment, Ec2InstanceMetadata or EcsContainer" },
+		{ "both", "profile both: role_arn needs one of source_profile "
+		    "and credential_source, not both" },
+		{ "nosrc", "profile nosrc: role_arn needs one of "
+		    "source_profile and credential_source" },
+		{ "mfa", "profile mfa: mfa_serial: " },
+		{ "badarn", "/.aws/config: profile badarn: " },
+		{ "longdur", "duration_seconds \"90000\" is not a number of "
+		    "seconds from 900 to 43200" },
+		{ "gone", "source_profile nosuch (of profile gone): not in " },
+		{ "halfsrc", "has aws_access_key_id but no "
+		    "aws_secret_access_key" },
+		{ "procsrc", "credential_process: /nonexistent/helper: No such "
+		    "file or directory" },
+		{ "chain", "source_profile without role_arn" },
+	};
 	char why[1024], path[256];
+	size_t i;
 
 	write_file(".aws/credentials", "[ok]\naws_access_key_id = AKIAOK\n"
 	    "aws_secret_access_key = oksecret\n"
@@ -998,47 +1023,13 @@ test_check_profile(void **state)
 	assert_non_null(strstr(why, "/.aws/config: profile selfnokeys: "
 	    "source_profile selfnokeys: a loop (selfnokeys -> selfnokeys -> "
 	    "selfnokeys)"));
-	assert_int_equal(creds_check_profile("loopa", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "profile loopb: source_profile loopa: "
-	    "a loop (loopa -> loopb -> loopa)"));
-	assert_int_equal(creds_check_profile("badsrc", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "credential_source \"Ec2Metadata\" is "
-	    "not Environment, Ec2InstanceMetadata or EcsContainer"));
-	assert_int_equal(creds_check_profile("both", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "profile both: role_arn needs one of "
-	    "source_profile and credential_source, not both"));
-	assert_int_equal(creds_check_profile("nosrc", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "profile nosrc: role_arn needs one of "
-	    "source_profile and credential_source"));
-	assert_int_equal(creds_check_profile("mfa", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "profile mfa: mfa_serial: "));
-	assert_int_equal(creds_check_profile("badarn", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "/.aws/config: profile badarn: "));
-	assert_int_equal(creds_check_profile("longdur", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "duration_seconds \"90000\" is not a "
-	    "number of seconds from 900 to 43200"));
-	assert_int_equal(creds_check_profile("gone", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "source_profile nosuch (of profile gone): "
-	    "not in "));
-	assert_int_equal(creds_check_profile("halfsrc", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "has aws_access_key_id but no "
-	    "aws_secret_access_key"));
-	assert_int_equal(creds_check_profile("procsrc", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "credential_process: /nonexistent/helper: "
-	    "No such file or directory"));
-	assert_int_equal(creds_check_profile("chain", fake_getenv, why,
-	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "source_profile without role_arn"));
+	for (i = 0; i < SG_ARRAY_LEN(refused); i++) {
+		assert_int_equal(creds_check_profile(refused[i].profile,
+		    fake_getenv, why, sizeof(why)), -1);
+		if (strstr(why, refused[i].why) == NULL)
+			fail_msg("profile %s: \"%s\" lacks \"%s\"",
+			    refused[i].profile, why, refused[i].why);
+	}
 	/* A credential_process is not run: its program must be there. */
 	assert_int_equal(creds_check_profile("proc", fake_getenv, why,
 	    sizeof(why)), 0);
