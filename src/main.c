@@ -88,6 +88,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, ":c:tVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
+			if (*optarg == '\0')
+				usage_error("-c/--config needs a file name");
 			opts.config_path = optarg;
 			break;
 		case OPT_ONCE:
@@ -123,10 +125,21 @@ main(int argc, char *argv[])
 		case ':':
 			usage_error("option '%s' needs a value",
 			    argv[optind - 1]);
-		default:
-			if (optopt != 0)
-				usage_error("unknown option '-%c'", optopt);
-			usage_error("unknown option '%s'", argv[optind - 1]);
+		default: {
+			/* getopt_long sets optopt to a long option's value
+			 * (not a character) when it was given a value it
+			 * takes none of: name what was typed instead. */
+			const char *arg = argv[optind - 1];
+			const char *eq = strchr(arg, '=');
+
+			if (strncmp(arg, "--", 2) == 0 && eq != NULL &&
+			    optopt != 0)
+				usage_error("option '%.*s' takes no value",
+				    (int)(eq - arg), arg);
+			if (strncmp(arg, "--", 2) == 0 || optopt == 0)
+				usage_error("unknown option '%s'", arg);
+			usage_error("unknown option '-%c'", optopt);
+		}
 		}
 	}
 	if (optind < argc)

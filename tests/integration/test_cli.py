@@ -75,6 +75,13 @@ def unknown_option():
     r = sgguard("-x")
     assert r.returncode == 64
     assert "-x" in error_line(r.stderr)
+    # A value given to an option that takes none: named as typed.
+    for arg in ("--once=1", "--dry-run=yes", "--check-config=1", "--version=1",
+                "--help=x"):
+        r = sgguard(arg)
+        assert r.returncode == 64, (arg, r)
+        assert "option '%s' takes no value" % arg.split("=")[0] in \
+            error_line(r.stderr), (arg, r.stderr)
 
 
 @case("a missing option value exits 64 with one 'sgguard[PID]: error:' line")
@@ -86,6 +93,9 @@ def missing_value():
     r = sgguard("--state-dir", "")
     assert r.returncode == 64, r
     assert "--state-dir" in error_line(r.stderr)
+    r = sgguard("-c", "")
+    assert r.returncode == 64, r
+    assert "-c/--config needs a file name" in error_line(r.stderr), r.stderr
     # A relative directory, as the file's state_dir: refused.
     r = sgguard("-t", "--state-dir", "relative/state")
     assert r.returncode == 64, r
