@@ -290,11 +290,17 @@ rule_parse_icmp(const char *s, struct sg_rule *r, const char *pname,
 	}
 	slash = strchr(s, '/');
 	if (rule_number(s, slash != NULL ? (size_t)(slash - s) : strlen(s),
-	    255, &type) == -1 || (slash != NULL &&
-	    rule_number(slash + 1, strlen(slash + 1), 255, &code) == -1)) {
+	    255, &type) == -1) {
 		sg_errf(err, errlen, "bad %s type \"%s\": use TYPE or "
 		    "TYPE/CODE with numbers 0..255 (like 8 or 3/4), or any",
 		    pname, s);
+		return -1;
+	}
+	if (slash != NULL &&
+	    rule_number(slash + 1, strlen(slash + 1), 255, &code) == -1) {
+		sg_errf(err, errlen, "bad %s code \"%s\" in \"%s\": use a "
+		    "number 0..255 (like 3/4), or TYPE alone for every code",
+		    pname, slash + 1, s);
 		return -1;
 	}
 	r->from_port = (int)type;

@@ -205,10 +205,12 @@ test_pattern_errors(void **state)
 		    "TYPE/CODE with numbers 0..255 (like 8 or 3/4), or any" },
 		{ "icmp 256 any", "bad icmp type \"256\": use TYPE or TYPE/CODE "
 		    "with numbers 0..255 (like 8 or 3/4), or any" },
-		{ "icmp 8/256 any", "bad icmp type \"8/256\": use TYPE or "
+		{ "icmp 8/256 any", "bad icmp code \"256\" in \"8/256\": use a "
+		    "number 0..255 (like 3/4), or TYPE alone for every code" },
+		{ "icmp 8/ any", "bad icmp code \"\" in \"8/\": use a number "
+		    "0..255 (like 3/4), or TYPE alone for every code" },
+		{ "icmp 256/0 any", "bad icmp type \"256/0\": use TYPE or "
 		    "TYPE/CODE with numbers 0..255 (like 8 or 3/4), or any" },
-		{ "icmp 8/ any", "bad icmp type \"8/\": use TYPE or TYPE/CODE "
-		    "with numbers 0..255 (like 8 or 3/4), or any" },
 		{ "icmp -1 any", "bad icmp type \"-1\": use TYPE or TYPE/CODE "
 		    "with numbers 0..255 (like 8 or 3/4), or any" },
 		{ "icmpv6 echo any", "bad icmpv6 type \"echo\": use TYPE or "
