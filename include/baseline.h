@@ -40,6 +40,12 @@ struct sg_group_baseline {
 	 * baselines.json ("mode"), so that a change of the group's baseline
 	 * key takes effect at a restart as at a reload. */
 	bool		 allow_only;
+	/* 0 while the group is guarded; else since when it is not (its tag
+	 * or section gone, found at a tag search, reload or start-up).
+	 * Kept in baselines.json ("unguarded_since"), so that a group
+	 * deleted while sgguard was stopped is still reported when its
+	 * record comes; the baseline is dropped 2 x lookback later. */
+	time_t		 unguarded_since;
 };
 
 /* Every baseline sgguard keeps, in one place for persistence. */

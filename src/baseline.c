@@ -551,6 +551,10 @@ baseline_serialize(const struct sg_baseline_set *set)
 		    json_integer((json_int_t)set->v[i].taken));
 		json_object_set_new(one, "mode", json_string(
 		    set->v[i].allow_only ? "allow" : "snapshot"));
+		if (set->v[i].unguarded_since != 0)
+			json_object_set_new(one, "unguarded_since",
+			    json_integer(
+			    (json_int_t)set->v[i].unguarded_since));
 		baseline_key(&set->v[i], key, sizeof(key));
 		json_object_set_new(all, key, one);
 	}
@@ -703,6 +707,9 @@ baseline_parse(const char *json, size_t len, struct sg_baseline_set *set,
 		if (json_is_integer(json_object_get(one, "taken")))
 			b->taken = (time_t)json_integer_value(
 			    json_object_get(one, "taken"));
+		if (json_is_integer(json_object_get(one, "unguarded_since")))
+			b->unguarded_since = (time_t)json_integer_value(
+			    json_object_get(one, "unguarded_since"));
 		/* Absent (files before it): a snapshot. */
 		b->allow_only = json_is_string(json_object_get(one, "mode")) &&
 		    strcmp(json_string_value(json_object_get(one, "mode")),

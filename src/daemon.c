@@ -1790,7 +1790,9 @@ on_delete(struct daemon *d, struct poller *p, struct sg_event *ev,
 	/* Guarded when the call was made: now, or until its tag search or
 	 * a reload found it gone (its record can come minutes later). */
 	if (policy_find_group(&d->view, ev, NULL) == NULL &&
-	    !was_guarded(d, p->key, ev->group_id, ev->event_time))
+	    !was_guarded(d, p->key, ev->group_id, ev->event_time) &&
+	    !baseline_was_guarded(d, p->acct, ev->region, ev->group_id,
+	    ev->event_time))
 		return HANDLED;
 	log_msg(LOG_WARNING, f, "event %s: guarded group %s (%s) was deleted "
 	    "by %s", ev->event_id, ev->group_id, ev->region, f->principal);
@@ -2099,6 +2101,7 @@ cycle(struct daemon *d)
 		pollers_build(d);
 		baselines_snapshot(d, false);
 	}
+	baselines_mark_guarded(d);
 	now = time(NULL);
 	for (i = 0; i < d->npollers; i++) {
 		struct poller *p = &d->pollers[i];
@@ -2234,6 +2237,7 @@ guard_setup(struct daemon *d, bool fresh)
 	pollers_build(d);
 	groups_check_exist(d);
 	baselines_snapshot(d, fresh);
+	baselines_mark_guarded(d);
 }
 
 static void

@@ -116,6 +116,9 @@ struct daemon {
 	struct unguarded	*unguarded;	/* for 2 x lookback */
 	size_t			 nunguarded;
 	bool			 audit;
+	/* The last tag search failed somewhere: what it would have found
+	 * is not known (baselines_mark_guarded waits). */
+	bool			 tags_incomplete;
 	struct sg_state		 state;
 	bool			 state_ok;	/* last commit worked */
 	struct sg_http		*http;
@@ -198,6 +201,9 @@ int	 read_rules(struct daemon *, const struct account *,
 	    const char *region, const char *const *ids, size_t n,
 	    struct sg_rule_set *out, char *why, size_t whylen);
 void	 baselines_snapshot(struct daemon *, bool fresh);
+void	 baselines_mark_guarded(struct daemon *);
+bool	 baseline_was_guarded(const struct daemon *, const struct account *,
+	    const char *region, const char *id, time_t at);
 void	 groups_check_exist(struct daemon *);
 struct sg_group_baseline *baseline_of(struct daemon *,
 	    const struct account *, const char *region, const char *gid);

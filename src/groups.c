@@ -268,6 +268,7 @@ discover(struct daemon *d)
 	size_t nfound = 0, t, r, i, j;
 
 	d->next_discovery = time(NULL) + DISCOVERY_INTERVAL;
+	d->tags_incomplete = false;
 	for (t = 0; t < d->cfg->ntags; t++) {
 		const struct sg_tag_cfg *tag = &d->cfg->tags[t];
 		struct account *a = account_find(d, tag->policy.account);
@@ -281,6 +282,8 @@ discover(struct daemon *d)
 			    query_by_tag, tag, &gs, &err, why,
 			    sizeof(why)) == 0;
 
+			if (!ok)
+				d->tags_incomplete = true;
 			if (!ok && a->ok && !got_stop) {
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_AWS_ERROR,
@@ -374,6 +377,73 @@ discover(struct daemon *d)
 }
 
 /* --- baselines -------------------------------------------------------- */
+
+/* Is the group of baseline b guarded now? */
+static bool
+baseline_guarded(const struct daemon *d, const struct sg_group_baseline *b)
+{
+	size_t i;
+
+	for (i = 0; i < d->ngroups; i++)
+		if (sg_streq(d->groups[i].id, b->group_id) &&
+		    sg_streq(d->groups[i].region, b->region) &&
+		    sg_streq(d->group_acct[i]->cfg != NULL ?
+		    d->group_acct[i]->label : "", b->account))
+			return true;
+	return false;
+}
+
+/*
+ * Mark the baselines of groups that are not guarded now with the time
+ * they stopped being guarded, and drop them 2 x lookback after that (see
+ * unguarded_since). Run after each change of what is guarded and once a
+ * cycle. While a tag search failed, what it would have found is not
+ * known: nothing is marked or dropped then.
+ */
+void
+baselines_mark_guarded(struct daemon *d)
+{
+	time_t now = time(NULL);
+	size_t i = 0;
+
+	while (i < d->baselines.n) {
+		struct sg_group_baseline *b = &d->baselines.v[i];
+
+		if (baseline_guarded(d, b)) {
+			if (b->unguarded_since != 0)
+				d->baselines_dirty = true;
+			b->unguarded_since = 0;
+		} else if (d->tags_incomplete) {
+			/* not known */
+		} else if (b->unguarded_since == 0) {
+			b->unguarded_since = now;
+			d->baselines_dirty = true;
+		} else if (now - b->unguarded_since > 2L * d->cfg->lookback) {
+			log_debug("%s/%s: baseline of %s dropped: not guarded "
+			    "since %lld", b->account[0] ? b->account :
+			    "default", b->region, b->group_id,
+			    (long long)b->unguarded_since);
+			baseline_remove(&d->baselines, b->account, b->region,
+			    b->group_id);
+			d->baselines_dirty = true;
+			continue;
+		}
+		i++;
+	}
+}
+
+/* Was the group of a DeleteSecurityGroup made at "at" guarded then, by
+ * its baseline (which outlives a restart)? */
+bool
+baseline_was_guarded(const struct daemon *d, const struct account *a,
+    const char *region, const char *id, time_t at)
+{
+	const struct sg_group_baseline *b = baseline_find(&d->baselines,
+	    a->cfg != NULL ? a->label : "", region, id);
+
+	return b != NULL && (b->unguarded_since == 0 ||
+	    at <= b->unguarded_since);
+}
 
 /*
  * Write a file of the state directory (baselines.json, drift.json) whose

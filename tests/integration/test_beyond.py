@@ -1055,6 +1055,44 @@ def tags_deleted_then_reload():
         guard.cleanup()
 
 
+@case("[groups tag:...]: a tagged group deleted while sgguard was stopped is reported DELETED "
+      "at the next start; one untagged long ago is not, and its baseline goes")
+def tags_deleted_while_stopped():
+    w = world()
+    a = new_group(tags={"Stopped": "yes"})
+    b = new_group(tags={"Stopped": "yes"})
+    guard = Guard("[groups tag:Stopped=yes]\nregions = %s\n" % REGION, poll=5)
+    try:
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        for g in (a, b):
+            assert "now guarding %s" % g in r.stderr, r.stderr
+        ec2().delete_security_group(GroupId=a)
+        # b loses its tag, and has done so for longer than 2 x lookback
+        # by the time it is deleted.
+        ec2().delete_tags(Resources=[b], Tags=[{"Key": "Stopped"}])
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        assert kinds(messages_for(a)) == ["CREATED", "DELETED"], messages_for(a)
+        path = os.path.join(guard.state, "baselines.json")
+        with open(path) as f:
+            bl = json.load(f)["baselines"]
+        assert not any(a in k for k in bl), bl          # dropped with the group
+        (kb,) = [k for k in bl if b in k]
+        assert bl[kb]["unguarded_since"] > 0, bl[kb]
+        bl[kb]["unguarded_since"] -= 2 * 900 + 10
+        with open(path, "w") as f:
+            json.dump({"version": 1, "baselines": bl}, f)
+        ec2().delete_security_group(GroupId=b)
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        assert kinds(messages_for(b)) == ["CREATED"], messages_for(b)
+        with open(path) as f:
+            assert b not in f.read()
+    finally:
+        guard.cleanup()
+
+
 # --- 7. other accounts ---------------------------------------------------
 
 

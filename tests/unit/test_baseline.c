@@ -622,6 +622,8 @@ fill_set(struct sg_baseline_set *set)
 	baseline_add(b, &g);
 	/* An account name with '/' still splits right; an empty one too. */
 	baseline_get(set, "odd/name", "us-east-1", GROUP_B)->allow_only = true;
+	baseline_get(set, "odd/name", "us-east-1", GROUP_B)->unguarded_since =
+	    1800000000;
 	b = baseline_get(set, NULL, "us-east-1", GROUP_A);
 	g = gr(GROUP_A, "sgr-0000000000000000e", true, "all any 0.0.0.0/0",
 	    NULL);
@@ -671,6 +673,12 @@ test_roundtrip(void **state)
 	assert_true(baseline_find(&back, "odd/name", "us-east-1",
 	    GROUP_B)->allow_only);
 	assert_non_null(strstr(text, "\"mode\": \"allow\""));
+	/* Since when a group is not guarded: kept; absent while it is. */
+	assert_int_equal(baseline_find(&back, "odd/name", "us-east-1",
+	    GROUP_B)->unguarded_since, 1800000000);
+	assert_int_equal(baseline_find(&back, "", "us-east-1",
+	    GROUP_A)->unguarded_since, 0);
+	assert_non_null(strstr(text, "\"unguarded_since\": 1800000000"));
 	/* A file from before "mode": snapshots. */
 	{
 		struct sg_baseline_set old = { 0 };
