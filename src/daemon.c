@@ -2107,10 +2107,6 @@ cycle(struct daemon *d)
 		struct poller *p = &d->pollers[i];
 
 		poller_reset(p);
-		if (!p->acct->ok) {
-			p->done = p->failed = true;	/* said already */
-			continue;
-		}
 		cursor = state_cursor(&d->state, p->key);
 		/* No cursor yet: protect from now - lookback. */
 		p->start = (cursor ? cursor : now) - d->cfg->lookback;
@@ -2128,11 +2124,23 @@ cycle(struct daemon *d)
 			p->start = now - d->cfg->lookback - (cursor - now);
 			p->rewind = true;
 		}
-		if (p->start < now - MAX_WINDOW)
+		if (p->start < now - MAX_WINDOW) {
+			char from[32];
+
+			iso_time(p->start, from, sizeof(from));
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .region = p->region }, "CloudTrail %s: events "
+			    "from %s on were not read, and LookupEvents keeps "
+			    "%ld days: the older ones are not read", p->key,
+			    from, MAX_WINDOW / (24 * 3600));
 			p->start = now - MAX_WINDOW;
+		}
 		if (p->start > now)
 			p->start = now;
 		p->end = now;
+		if (!p->acct->ok)
+			p->done = p->failed = true;	/* said already */
 		/* next_send_ms stays: the last call's spacing holds across
 		 * cycles and (struct pace) a reload's rebuild. */
 	}
@@ -2162,7 +2170,7 @@ cycle(struct daemon *d)
 			if (stop_at == 0)
 				stop_at = t + STOP_GRACE_MS;
 			if (t >= stop_at || aws_pending(d->aws) == 0)
-				return;
+				break;
 		}
 		watchdog_ping(d);
 		/* Nothing in flight: aws_run() would return at once, so wait
@@ -2176,8 +2184,15 @@ cycle(struct daemon *d)
 	for (i = 0; i < d->npollers; i++) {
 		struct poller *p = &d->pollers[i];
 
-		if (!p->failed)
+		/* (Stopped while fetching: only what was read in full.) */
+		if (!p->failed && p->done)
 			poller_finish(d, p);
+		/* Not read to the end (a failure, a stop) before any window
+		 * was: protection began at this window's start, and the
+		 * next one must reach back to it, not slide forward. */
+		if (state_cursor(&d->state, p->key) == 0)
+			state_set_cursor(&d->state, p->key,
+			    p->start + d->cfg->lookback);
 		log_debug("CloudTrail %s: window %lld..%lld, %zu request%s, "
 		    "%zu event%s", p->key, (long long)p->start,
 		    (long long)p->end, p->requests,
@@ -2186,7 +2201,7 @@ cycle(struct daemon *d)
 		poller_reset(p);
 	}
 	/* Handled ids older than every window can never come back. */
-	oldest = now;
+	oldest = now - d->cfg->lookback;
 	for (i = 0; i < d->state.ncursors; i++)
 		if (d->state.cursors[i].time - d->cfg->lookback < oldest)
 			oldest = d->state.cursors[i].time - d->cfg->lookback;

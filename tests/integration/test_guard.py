@@ -566,6 +566,58 @@ def role_profile():
     assert "tcp 24-24 0.0.0.0/0" in rules_of(g)
 
 
+@case("a first window stopped midway keeps what it handled (no event acted on twice); "
+      "a first window that failed is read again from its start, not from now")
+def first_window():
+    w = world()
+    aws = w["aws"]
+    gs = [new_group(), new_group()]
+    # 80 calls (a group holds 60 rules): enough that SIGTERM lands while
+    # the window is handled.
+    for k in range(80):
+        ingress(gs[k % 2], [tcp(2000 + k)], w["mallory"])
+    guard = Guard(gs[0], extra="\n[group %s]\nallow = tcp 443 0.0.0.0/0\n" % gs[1])
+    guard.start()
+    try:
+        guard.wait_log(r"reverted 1 rule on ", timeout=60)
+    finally:
+        guard.proc.send_signal(signal.SIGTERM)
+        assert guard.proc.wait(10) == 0, guard.output()
+    done = len(re.findall(r"reverted 1 rule on ", guard.output()))
+    with open(os.path.join(guard.state, "state.json")) as f:
+        st = json.load(f)
+    assert len(st["handled"]) >= done, (done, len(st["handled"]))
+    assert done < 80, "the stop came after the window: the case proves nothing"
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    revokes = [e["record"] for e in aws.events(name="RevokeSecurityGroupIngress")
+               if any(g in json.dumps(e["record"].get("requestParameters")) for g in gs)]
+    refused = [x for x in revokes if x.get("errorCode")]
+    assert len(revokes) == 80 and not refused, "%d revokes, %d refused" % (
+        len(revokes), len(refused))
+
+    # CloudTrail fails from the first window on: the next run reaches back
+    # to where protection began.
+    g2 = new_group()
+    guard2 = Guard(g2)
+    aws.fault(service="cloudtrail", action="*", count=-1, mode="error",
+              error={"code": "ServiceUnavailable", "message": "down", "status": 503})
+    try:
+        t0 = int(time.time())
+        r = guard2.once()
+        assert r.returncode == 1, r.stderr
+    finally:
+        aws.clear_faults()
+    with open(os.path.join(guard2.state, "state.json")) as f:
+        cur = json.load(f)["cursors"]["default/%s" % REGION]
+    assert t0 <= cur <= t0 + 5, (t0, cur)
+    time.sleep(2)
+    r = guard2.once("--log-level", "debug")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"CloudTrail default/%s: window %d\.\." % (REGION, cur - 900),
+                     r.stderr), r.stderr
+
+
 @case("a group that is not watched is never touched")
 def unwatched():
     watched = new_group()
