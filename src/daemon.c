@@ -52,6 +52,10 @@
 /* How far a saved cursor may be ahead of the clock before it counts as
  * the clock having gone back (seconds). */
 #define CLOCK_SLACK		5
+/* AWS's Date is believed this far behind ours (its signature limit). */
+#define CLOCK_TRUST		900
+/* A host clock ahead of AWS's by more is said, once. */
+#define CLOCK_WARN		30
 /* A stop request lets the call in flight finish for at most this long. */
 #define STOP_GRACE_MS		3000
 /* The longest a cycle waits for another account's first keys (STS
@@ -1960,12 +1964,27 @@ poller_finish(struct daemon *d, struct poller *p)
 		 * nor loses a queued notification. */
 		commit(d);
 	}
-	/* AWS's clock is the one CloudTrail stamps events with: a cursor
+	/*
+	 * AWS's clock is the one CloudTrail stamps events with: a cursor
 	 * past AWS's time (this clock runs ahead) would skip what it
-	 * delivers late once the clock is set right. */
+	 * delivers late, and ahead by more than lookback every window would
+	 * lie in AWS's future. Taken when within the 15 minutes AWS allows a
+	 * signature (a Date further off is no AWS clock).
+	 */
 	if (p->server_time > 0 && p->server_time < cursor &&
-	    p->server_time >= p->start)
+	    p->server_time >= p->end - CLOCK_TRUST) {
+		if (p->end - p->server_time > CLOCK_WARN && !d->clock_warned) {
+			log_msg(LOG_WARNING, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_AWS_ERROR,
+			    .region = p->region }, "CloudTrail %s: this "
+			    "host's clock is %lld s ahead of AWS's: check the "
+			    "system clock (timedatectl); windows follow AWS's "
+			    "clock meanwhile", p->key,
+			    (long long)(p->end - p->server_time));
+			d->clock_warned = true;
+		}
 		cursor = p->server_time;
+	}
 	if (cursor > state_cursor(&d->state, p->key) || p->rewind)
 		state_set_cursor(&d->state, p->key, cursor);
 }

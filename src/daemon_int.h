@@ -119,6 +119,7 @@ struct daemon {
 	/* The last tag search failed somewhere: what it would have found
 	 * is not known (baselines_mark_guarded waits). */
 	bool			 tags_incomplete;
+	bool			 clock_warned;	/* said the clock is ahead */
 	struct sg_state		 state;
 	bool			 state_ok;	/* last commit worked */
 	struct sg_http		*http;

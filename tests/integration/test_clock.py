@@ -231,6 +231,30 @@ def ahead_then_right():
         W["aws"].config(delivery_delay=0)
 
 
+@case("a clock 90 s ahead with lookback 60 (every window in AWS's future): the cursor "
+      "keeps to AWS's Date, the skew is said, and the record is acted on")
+def ahead_beyond_lookback():
+    world()
+    faketime_lib()
+    g = new_group()
+    guard = Guard(g, lookback=60)
+    os.remove(guard.path)                       # a first start: no cursor
+    ev = mallory_adds(g)
+    r = guard.once("+90s")
+    no_crash(r.returncode, r.stderr)
+    assert r.returncode == 0, r.returncode
+    assert re.search(r"warning: CloudTrail default/%s: this host's clock is (8[5-9]|9\d) s "
+                     r"ahead of AWS's: check the system clock \(timedatectl\)" % REGION,
+                     r.stderr), r.stderr
+    assert guard.read()["cursors"]["default/%s" % REGION] <= time.time() + 1
+    # The first window began after the event (by this clock); the next
+    # one reaches back from AWS's time and finds it.
+    r = guard.once("+90s")
+    assert r.returncode == 0, r.returncode
+    assert ev in guard.read()["handled"], guard.read()
+    assert 22 not in open_ports(g)
+
+
 @case("a cursor saved ahead of the clock (it went back an hour): read that much more, "
       "act on what is there, and the cursor comes back")
 def cursor_ahead():
