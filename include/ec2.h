@@ -51,6 +51,15 @@ void	 ec2_permission_params(int n, const struct sg_rule *,
 bool	 ec2_error_final(const struct sg_aws_error *);
 /* Does an EC2 error code mean "the rule is not there (any more)"? */
 bool	 ec2_code_is_gone(const char *code);
+/*
+ * Is doc EC2's answer to the write action (root <ACTIONResponse>, a true
+ * or false <return>)? 0 with *unknown (entries of unknownIpPermissionSet)
+ * and *ret_false; -1 with why ("an answer that is not EC2's to ..."): an
+ * HTTP 2xx from something else (a proxy, a cut body) leaves the outcome
+ * unknown. Pure.
+ */
+int	 ec2_parse_write_answer(const char *doc, size_t len, const char *action,
+	    int *unknown, bool *ret_false, char *why, size_t whylen);
 /* Revoke rules of one group; fills res (free with ec2_result_free).
  * creds (NULL: the client's) signs for another account. Blocking: other
  * calls in flight keep running meanwhile. */

@@ -112,24 +112,67 @@ ec2_code_is_gone(const char *code)
 	    sg_streq(code, "InvalidSecurityGroupRuleId.NotFound");
 }
 
-/* Count the entries of <unknownIpPermissionSet>: permissions EC2 did not
- * find, which on some groups is how "already gone" is said. */
-struct unknown_count {
-	int	n;
-	bool	ret_false;
+/* What a write's answer says: its root element, <return>, and the
+ * entries of <unknownIpPermissionSet> (permissions EC2 did not find,
+ * which on some groups is how "already gone" is said). */
+struct write_answer {
+	char	root[64];
+	int	ret;		/* -1: no <return>; 0: false; 1: true */
+	int	unknown;
 };
 
 static int
-unknown_end(void *arg, const char *path, const char *name, int depth,
+answer_start(void *arg, const char *path, const char *name, int depth)
+{
+	struct write_answer *w = arg;
+
+	(void)path;
+	if (depth == 1)
+		sg_strlcpy(w->root, name, sizeof(w->root));
+	return 0;
+}
+
+static int
+answer_end(void *arg, const char *path, const char *name, int depth,
     const char *text, size_t len)
 {
-	struct unknown_count *u = arg;
+	struct write_answer *w = arg;
 
 	if (xml_path_match(path, "unknownIpPermissionSet/item"))
-		u->n++;
-	else if (depth == 2 && strcmp(name, "return") == 0 &&
-	    len == 5 && memcmp(text, "false", 5) == 0)
-		u->ret_false = true;
+		w->unknown++;
+	else if (depth == 2 && strcmp(name, "return") == 0)
+		w->ret = len == 4 && memcmp(text, "true", 4) == 0 ? 1 :
+		    len == 5 && memcmp(text, "false", 5) == 0 ? 0 : -1;
+	return 0;
+}
+
+int
+ec2_parse_write_answer(const char *doc, size_t len, const char *action,
+    int *unknown, bool *ret_false, char *why, size_t whylen)
+{
+	struct write_answer w = { .ret = -1 };
+	struct sg_xml_handler h = { answer_start, answer_end, &w };
+	char xerr[128], want[96];
+
+	*unknown = 0;
+	*ret_false = false;
+	snprintf(want, sizeof(want), "%sResponse", action);
+	if (xml_parse(doc, len, &h, xerr, sizeof(xerr)) == -1) {
+		sg_errf(why, whylen, "an unreadable answer (%s)", xerr);
+		return -1;
+	}
+	if (strcmp(w.root, want) != 0) {
+		sg_errf(why, whylen, "an answer that is not EC2's to %s "
+		    "(<%s>, not <%s>)", action, w.root, want);
+		return -1;
+	}
+	if (w.ret == -1) {
+		sg_errf(why, whylen, "an answer to %s without a true or false "
+		    "<return>", action);
+		return -1;
+	}
+	*unknown = w.unknown;
+	*ret_false = w.ret == 0;
 	return 0;
 }
 
@@ -170,10 +213,8 @@ revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 		    "RevokeSecurityGroupIngress",
 	};
 	struct sg_aws_response resp;
-	struct sg_xml_handler h;
-	struct unknown_count u = { 0, false };
 	struct sg_kvlist params = { 0 };
-	char xerr[128];
+	char why[256];
 
 	ec2_revoke_params(group_id, rules, n, by_id, &params);
 	req.params = params.kv;
@@ -182,23 +223,14 @@ revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 	*err = resp.err;
 	*unknown = 0;
 	*ret_false = false;
-	if (resp.err.kind == SG_AWS_OK) {
-		h.start = NULL;
-		h.end = unknown_end;
-		h.arg = &u;
-		if (xml_parse(resp.body.data ? resp.body.data : "",
-		    resp.body.len, &h, xerr, sizeof(xerr)) == -1) {
-			/* A 2xx that is not EC2's answer (a proxy, a cut
-			 * body): whether the rule went is unknown. */
-			err->kind = SG_AWS_ERR_BAD_RESPONSE;
-			snprintf(err->message, sizeof(err->message),
-			    "HTTP %ld with an unreadable answer (%s); the "
-			    "revoke may not have happened", resp.http_status,
-			    xerr);
-		} else {
-			*unknown = u.n;
-			*ret_false = u.ret_false;
-		}
+	/* A 2xx that is not EC2's answer (a proxy, a cut body, a page):
+	 * whether the rule went is unknown. */
+	if (resp.err.kind == SG_AWS_OK && ec2_parse_write_answer(
+	    resp.body.data ? resp.body.data : "", resp.body.len, req.action,
+	    unknown, ret_false, why, sizeof(why)) == -1) {
+		err->kind = SG_AWS_ERR_BAD_RESPONSE;
+		snprintf(err->message, sizeof(err->message), "HTTP %ld with %s; "
+		    "the revoke may not have happened", resp.http_status, why);
 	}
 	kvlist_free(&params);
 	aws_response_free(&resp);

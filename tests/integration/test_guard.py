@@ -618,6 +618,35 @@ def first_window():
                      r.stderr), r.stderr
 
 
+@case("an HTTP 200 that is not EC2's answer (a proxy's page, an error document) is not "
+      "taken as a revoke done: retried, not reported AUTO-MITIGATED")
+def revoke_answer_not_ec2s():
+    w = world()
+    aws = w["aws"]
+    g = new_group()
+    ingress(g, [tcp(22)], w["mallory"])
+    guard = Guard(g)
+    for body in ("<html><body>Access denied by proxy</body></html>",
+                 "<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+                 "</Error></Errors></Response>"):
+        aws.fault(service="ec2", action="RevokeSecurityGroupIngress", count=1,
+                  mode="respond", status=200, body=body, content_type="text/xml")
+        try:
+            r = guard.once()
+        finally:
+            aws.clear_faults()
+        assert r.returncode == 1, r.stderr
+        assert "not EC2's to RevokeSecurityGroupIngress" in r.stderr, r.stderr
+        assert "reverted 1 rule" not in r.stderr, r.stderr
+        assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+        assert messages_for(g) == [], messages_for(g)
+    r = guard.once()
+    assert r.returncode == 0, r.stderr
+    assert "tcp 22-22 0.0.0.0/0" not in rules_of(g)
+    assert [m["subject"] for m in messages_for(g)] == [
+        "[sgguard] AUTO-MITIGATED %s (%s)" % (g, REGION)]
+
+
 @case("a group that is not watched is never touched")
 def unwatched():
     watched = new_group()
