@@ -52,6 +52,11 @@ struct sg_state {
 	char		**own_keys;	/* access key ids sgguard signed with */
 	time_t		*own_used;	/* when each was last used (coarse) */
 	size_t		 nown;
+	/* Handled events before this time have been forgotten (pruned):
+	 * a window must not reach back before it, or it would act on them
+	 * again (a raised lookback, a clock that went back). 0: none yet.
+	 * Kept in state.json ("horizon"). */
+	time_t		 horizon;
 	bool		 dirty;		/* changed since the last commit */
 };
 
@@ -76,8 +81,9 @@ void	 state_set_cursor(struct sg_state *, const char *key, time_t);
 bool	 state_is_handled(const struct sg_state *, const char *event_id);
 void	 state_mark_handled(struct sg_state *, const char *event_id,
 	    time_t event_time);
-/* Forget handled events older than t: they are out of every window;
- * and own keys last used before t - STATE_OWN_KEY_SLACK. */
+/* Forget handled events older than t: they are out of every window (and
+ * the horizon moves up to t); and own keys last used before t -
+ * STATE_OWN_KEY_SLACK. */
 void	 state_prune(struct sg_state *, time_t t);
 /* sgguard signed a call with this access key id at now. */
 void	 state_own_key(struct sg_state *, const char *akid, time_t now);

@@ -2161,6 +2161,15 @@ cycle(struct daemon *d)
 			p->start = now - d->cfg->lookback - (cursor - now);
 			p->rewind = true;
 		}
+		/* Never before what was handled and forgotten: it would
+		 * be acted on again (lookback raised, the clock back). */
+		if (p->start < d->state.horizon) {
+			log_debug("CloudTrail %s: the window starts at the "
+			    "horizon %lld, not %lld: events before it were "
+			    "handled and forgotten", p->key,
+			    (long long)d->state.horizon, (long long)p->start);
+			p->start = d->state.horizon;
+		}
 		if (p->start < now - MAX_WINDOW) {
 			char from[32];
 

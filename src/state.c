@@ -180,6 +180,10 @@ state_prune(struct sg_state *st, time_t t)
 		else
 			i++;
 
+	if (t > st->horizon) {
+		st->horizon = t;
+		st->dirty = true;
+	}
 	for (i = 0; i < oldcap; i++)
 		if (old[i].event_id != NULL && old[i].event_time >= t)
 			keep++;
@@ -294,6 +298,9 @@ state_serialize(const struct sg_state *st)
 		    "next_attempt", (json_int_t)p->next_attempt));
 	}
 	json_object_set_new(root, "version", json_integer(STATE_VERSION));
+	if (st->horizon != 0)
+		json_object_set_new(root, "horizon",
+		    json_integer((json_int_t)st->horizon));
 	json_object_set_new(root, "cursors", cur);
 	json_object_set_new(root, "handled", handled);
 	json_object_set_new(root, "pending", pending);
@@ -350,6 +357,13 @@ state_parse(const char *json, size_t len, struct sg_state *st, char *err,
 		}
 		state_mark_handled(st, key, (time_t)json_integer_value(v));
 	}
+	/* Optional: files from before it was kept have none. */
+	v = json_object_get(root, "horizon");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+		snprintf(err, errlen, "bad horizon");
+		goto bad;
+	}
+	st->horizon = v != NULL ? (time_t)json_integer_value(v) : 0;
 	/* Optional: files from before it was kept have none. */
 	own = json_object_get(root, "own_keys");
 	if (own != NULL && !json_is_object(own)) {

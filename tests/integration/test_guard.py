@@ -313,6 +313,45 @@ def once_only():
     assert len(st["handled"]) >= 2
 
 
+@case("a window that would reach back before what was handled and forgotten (lookback "
+      "raised, the clock back) stops at the horizon: nothing acted on twice")
+def horizon():
+    g = new_group()
+    ingress(g, [tcp(22)], W["mallory"])
+    guard = Guard(g)
+    assert guard.once().returncode == 0
+    assert len(messages_for(g)) == 1
+    # The admin puts the same rule back on purpose.
+    ingress(g, [tcp(22)], W["admin"])
+    path = os.path.join(guard.state, "state.json")
+    with open(path) as f:
+        st = json.load(f)
+    # As after a run with lookback = 60 a few minutes later: the first
+    # event forgotten, the horizon past it; this run's lookback (900)
+    # reaches back over it.
+    (ev,) = [e for e, t in st["handled"].items()
+             if e in [x["record"]["eventID"] for x in W["aws"].events(
+                 name="AuthorizeSecurityGroupIngress")
+                 if g in json.dumps(x["record"]["requestParameters"])
+                 and "mallory" in x["record"]["userIdentity"].get("arn", "")]]
+    st["horizon"] = st["handled"].pop(ev) + 1
+    with open(path, "w") as f:
+        json.dump(st, f)
+    t = time.time()
+    r = guard.once("--log-level", "debug")
+    assert r.returncode == 0, r.stderr
+    assert "the window starts at the horizon" in r.stderr, r.stderr
+    assert "tcp 22-22 0.0.0.0/0" in rules_of(g)
+    assert len(messages_for(g)) == 1, messages_for(g)
+    assert W["aws"].requests(service="ec2", action="RevokeSecurityGroupIngress",
+                             since=t) == []
+    # What comes after the horizon is acted on as ever.
+    ingress(g, [tcp(23)], W["mallory"])
+    assert guard.once().returncode == 0
+    assert "tcp 23-23 0.0.0.0/0" not in rules_of(g)
+    assert len(messages_for(g)) == 2
+
+
 @case("one sgguard per state directory: a second one refuses (exit 1), nothing acted on twice")
 def one_per_state_dir():
     g = new_group()

@@ -190,6 +190,29 @@ test_handled_many_and_prune(void **state)
 	assert_false(state_is_handled(&st, "event-3999"));
 	assert_true(state_is_handled(&st, "event-4000"));
 	assert_true(state_is_handled(&st, "event-4999"));
+	/* The horizon: what was forgotten, never back (an earlier cut, as
+	 * after a smaller lookback, does not lower it). */
+	assert_int_equal(st.horizon, 5000);
+	state_prune(&st, 4500);
+	assert_int_equal(st.horizon, 5000);
+	{
+		struct sg_state back;
+		char *text = state_serialize(&st), err[128];
+		const char *bad = "{\"version\":1,\"cursors\":{},"
+		    "\"handled\":{},\"pending\":[],\"horizon\":\"x\"}";
+
+		state_init(&back);
+		assert_int_equal(state_parse(text, strlen(text), &back, err,
+		    sizeof(err)), 0);
+		assert_int_equal(back.horizon, 5000);
+		state_free(&back);
+		free(text);
+		state_init(&back);
+		assert_int_equal(state_parse(bad, strlen(bad), &back, err,
+		    sizeof(err)), -1);
+		assert_string_equal(err, "bad horizon");
+		state_free(&back);
+	}
 	state_free(&st);
 }
 
