@@ -1845,6 +1845,23 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 		    e->event_id, p->key, err);
 		return HANDLED;
 	}
+	/* LookupEvents of a region answers with that region's events: a
+	 * record that does not say which (or not readably) is the
+	 * poller's, said with the record's other repairs. */
+	if (sg_strempty(ev.region)) {
+		char *w;
+
+		if (asprintf(&w, "%s%sawsRegion missing or unreadable: taken "
+		    "as %s, where it was looked up", sg_strempty(
+		    ev.parse_warning) ? "" : ev.parse_warning,
+		    sg_strempty(ev.parse_warning) ? "" : "; ",
+		    p->region) == -1)
+			fatalx("out of memory");
+		free(ev.parse_warning);
+		ev.parse_warning = w;
+		free(ev.region);
+		ev.region = xstrdup(p->region);
+	}
 	f.event_id = ev.event_id;
 	f.group_id = ev.group_id;
 	f.region = ev.region;

@@ -568,6 +568,13 @@ event_rules(struct event_ctx *c, const json_t *root)
 
 	ev->group_id = event_get_text(c, rp, "groupId",
 	    "requestParameters.groupId");
+	/* A number is no group id (other types are said above): say so,
+	 * and let the answer's rule set name the group. */
+	if (json_is_integer(json_object_get(rp, "groupId"))) {
+		event_warn(c, "requestParameters.groupId is a number, not a "
+		    "group id");
+		ev->group_id[0] = '\0';
+	}
 	ev->group_name = event_get_text(c, rp, "groupName",
 	    "requestParameters.groupName");
 	/* CreateSecurityGroup: the new group's id is only in the answer. */
@@ -931,6 +938,10 @@ event_parse(const char *json, size_t len, struct sg_event *ev, char *err,
 		    *ev->event_time_text ? "is" : "is missing or");
 	}
 	ev->region = event_get_text(&c, root, "awsRegion", "awsRegion");
+	if (json_is_integer(json_object_get(root, "awsRegion"))) {
+		event_warn(&c, "awsRegion is a number, not a region");
+		ev->region[0] = '\0';
+	}
 	ev->error_code = event_get_text(&c, root, "errorCode", "errorCode");
 	ev->error_message = event_get_text(&c, root, "errorMessage",
 	    "errorMessage");

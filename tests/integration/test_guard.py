@@ -939,7 +939,7 @@ def older_shape(guard, genuine, edit=None):
     bare["responseElements"] = {"requestId": genuine["requestID"], "_return": True}
     if edit is not None:
         edit(bare)
-    W["aws"].inject(bare)
+    W["aws"].inject(bare, region=REGION)      # whatever its awsRegion says
     path = os.path.join(guard.state, "state.json")
     with open(path) as f:
         st = json.load(f)
@@ -999,6 +999,36 @@ def group_by_name_only():
     (m,) = messages_for(g)
     lines = body_lines(m)
     assert "group_id: %s" % g in lines and "revoked: tcp 23 192.0.2.0/24" in lines, lines
+
+
+@case("a record without a readable awsRegion is taken as the region it was looked up in; "
+      "a numeric groupId yields to the answer's: acted on, with a warning")
+def record_region_missing():
+    aws = W["aws"]
+    g = new_group()
+    guard = Guard(g)
+    assert guard.once().returncode == 0       # a state with a cursor
+
+    def no_region(rec):
+        del rec["awsRegion"]
+
+    def numbers(rec):
+        rec["awsRegion"] = 5
+        rec["requestParameters"]["groupId"] = 5
+        rec["responseElements"] = genuine["responseElements"]
+    for port, edit, why in ((25, no_region, "awsRegion missing or unreadable: taken as %s"
+                             % REGION),
+                            (26, numbers, "requestParameters.groupId is a number")):
+        ingress(g, [tcp(port, "192.0.2.0/24")], W["mallory"])
+        genuine = aws.events()[-1]["record"]
+        bare = older_shape(guard, genuine, edit)
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"warning: event %s: parts of the CloudTrail record were "
+                         r"unreadable or had to be repaired: .*%s" % (
+                             bare["eventID"], re.escape(why)), r.stderr), r.stderr
+        assert "tcp %d-%d 192.0.2.0/24" % (port, port) not in rules_of(g), rules_of(g)
+    assert len(messages_for(g)) == 2, messages_for(g)
 
 
 @case("a rule sgguard cannot read (source group by name only, no ids): FAILED, checked by hand")

@@ -641,6 +641,37 @@ test_group_name_only_source(void **state)
 
 /* CloudFormation names the target group; the answer has the id and
  * every kind of source. */
+/* Numbers where CloudTrail writes a region and a group id: neither is
+ * taken as one (the daemon takes the region it looked the record up in;
+ * the answer's rule set names the group), and both are said. */
+static void
+test_numbers_not_ids(void **state)
+{
+	struct sg_event ev;
+
+	must_parse("{'eventVersion':'1.09','eventID':'e-1',"
+	    "'eventName':'AuthorizeSecurityGroupIngress',"
+	    "'eventSource':'ec2.amazonaws.com',"
+	    "'eventTime':'2025-01-02T03:04:05Z','awsRegion':5,"
+	    "'recipientAccountId':'111122223333'," ALICE
+	    "'requestParameters':{'groupId':5,'ipPermissions':{'items':[{"
+	    "'ipProtocol':'tcp','fromPort':22,'toPort':22,'ipRanges':{"
+	    "'items':[{'cidrIp':'0.0.0.0/0'}]}}]}},"
+	    "'responseElements':{'requestId':'r','_return':true,"
+	    "'securityGroupRuleSet':{'items':[{'groupId':"
+	    "'sg-0aaaabbbbccccdddd','securityGroupRuleId':"
+	    "'sgr-0000000000000000a','isEgress':false,'ipProtocol':'tcp',"
+	    "'fromPort':22,'toPort':22,'cidrIpv4':'0.0.0.0/0'}]}}}", &ev);
+	assert_string_equal(ev.region, "");
+	assert_string_equal(ev.group_id, "sg-0aaaabbbbccccdddd");
+	assert_non_null(strstr(ev.parse_warning,
+	    "awsRegion is a number, not a region"));
+	assert_non_null(strstr(ev.parse_warning,
+	    "requestParameters.groupId is a number, not a group id"));
+	assert_int_equal(ev.nrules, 1);
+	event_free(&ev);
+}
+
 static void
 test_cloudformation_response(void **state)
 {
@@ -1295,6 +1326,7 @@ main(void)
 		cmocka_unit_test(test_legacy_form),
 		cmocka_unit_test(test_group_name_only_source),
 		cmocka_unit_test(test_cloudformation_response),
+		cmocka_unit_test(test_numbers_not_ids),
 		cmocka_unit_test(test_principals),
 		cmocka_unit_test(test_failed_call),
 		cmocka_unit_test(test_egress_hand_written),
