@@ -34,6 +34,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -2423,9 +2424,11 @@ daemon_free(struct daemon *d)
  * every event a second time and notify twice. An exclusive flock(2) on
  * DIR/lock, held until exit (the kernel drops it when the process dies,
  * however it dies); the file holds the holder's pid for the message.
- * 0, or -1 when another process holds it (said). A directory where the
- * lock cannot even be made is not fatal: state then stays in memory
- * (state_load says so) and nothing else could share it either.
+ * 0, or -1 when another process holds it, or when the lock is there but
+ * cannot be opened (another user's, a directory): whether another
+ * sgguard holds it is then unknown (said, with the fix). A directory
+ * where the lock cannot even be made is not fatal: state then stays in
+ * memory (state_load says so) and nothing else could share it either.
  */
 static int
 state_lock(const char *dir)
@@ -2439,6 +2442,21 @@ state_lock(const char *dir)
 		return 0;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1) {
+		struct stat st;
+		int e = errno;
+
+		if (lstat(path, &st) == 0) {
+			log_msg(LOG_ERR, &(struct sg_log_fields){
+			    .message_id = SG_MSGID_STATE_ERROR },
+			    "cannot open the lock %s (%s; it is %s owned by "
+			    "uid %ld): whether another sgguard uses this "
+			    "state directory is unknown; when none does, "
+			    "remove it (a run as another user, root's --once "
+			    "say, left it)", path, strerror(e),
+			    S_ISREG(st.st_mode) ? "a file" : "not a file",
+			    (long)st.st_uid);
+			return -1;
+		}
 		log_warn("cannot open %s; running without the lock that keeps "
 		    "a second sgguard off this state directory", path);
 		return 0;

@@ -378,6 +378,20 @@ def one_per_state_dir():
     r = guard.once()
     assert r.returncode == 0, r.stderr
     assert len(messages_for(g)) == 1
+    # A lock that is there but cannot be opened (another user's file; a
+    # directory here, since the tests run as root): whether another
+    # sgguard holds it is unknown, so this one does not run.
+    lock = os.path.join(guard.state, "lock")
+    os.remove(lock)
+    os.mkdir(lock)
+    ingress(g, [tcp(23)], W["mallory"])
+    r = guard.once()
+    assert r.returncode == 1, r.stderr
+    assert "cannot open the lock %s (Is a directory; it is not a file" % lock in r.stderr, \
+        r.stderr
+    assert "started" not in r.stderr, r.stderr
+    assert "tcp 23-23 0.0.0.0/0" in rules_of(g)
+    os.rmdir(lock)
 
 
 def sgguard_role(name):
