@@ -98,7 +98,16 @@ cloudtrail_parse_page(const char *json, size_t len, struct sg_ct_page *page,
 		ent->record[ent->record_len] = '\0';
 		page->nentries++;
 	}
+	/* A NextToken that cannot be one would end the window early, its
+	 * later pages never read: the page is refused instead. */
 	tok = json_object_get(root, "NextToken");
+	if (tok != NULL && !json_is_null(tok) && !json_is_string(tok)) {
+		snprintf(err, errlen, "LookupEvents answer has a NextToken "
+		    "that is not a string");
+		json_decref(root);
+		cloudtrail_page_free(page);
+		return -1;
+	}
 	if (json_is_string(tok) && json_string_length(tok) > 0)
 		page->next_token = xstrdup(json_string_value(tok));
 	json_decref(root);

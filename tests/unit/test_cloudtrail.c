@@ -89,6 +89,19 @@ test_last_page(void **state)
 	assert_int_equal(p.nentries, 0);
 	assert_null(p.next_token);
 	cloudtrail_page_free(&p);
+	/* null is no token too; a number is not a last page but a broken
+	 * answer (the pages after it would never be read). */
+	page = "{\"Events\":[],\"NextToken\":null}";
+	assert_int_equal(cloudtrail_parse_page(page, strlen(page), &p,
+	    &skipped, err, sizeof(err)), 0);
+	assert_null(p.next_token);
+	cloudtrail_page_free(&p);
+	page = "{\"Events\":[{\"EventId\":\"a\",\"EventTime\":1,"
+	    "\"CloudTrailEvent\":\"{}\"}],\"NextToken\":7}";
+	assert_int_equal(cloudtrail_parse_page(page, strlen(page), &p,
+	    &skipped, err, sizeof(err)), -1);
+	assert_string_equal(err, "LookupEvents answer has a NextToken that "
+	    "is not a string");
 }
 
 static void
