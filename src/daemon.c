@@ -1826,6 +1826,34 @@ on_delete(struct daemon *d, struct poller *p, struct sg_event *ev,
 	return HANDLED;
 }
 
+/*
+ * Two account entries for one AWS account (an [account] whose role is in
+ * the credentials' own account): their account-regions are polled apart
+ * against one CloudTrail limit of 2 requests/s, and throttle each other.
+ * Said once, when the id of a comes to be known.
+ */
+static void
+same_account_check(struct daemon *d, const struct account *a)
+{
+	size_t i;
+
+	for (i = 0; i < d->naccounts && !d->same_account_said; i++) {
+		const struct account *o = &d->accounts[i];
+		const char *oid = o->id[0] != '\0' ? o->id :
+		    o->cfg != NULL ? o->cfg->account_id : "";
+
+		if (o == a || !sg_streq(oid, a->id))
+			continue;
+		log_msg(LOG_WARNING, &(struct sg_log_fields){
+		    .message_id = SG_MSGID_CONFIG_ERROR },
+		    "accounts %s and %s are both AWS account %s: their "
+		    "regions are polled twice against one CloudTrail limit "
+		    "of 2 requests/s, and throttle each other; guard its "
+		    "groups under one of them", a->label, o->label, a->id);
+		d->same_account_said = true;
+	}
+}
+
 static enum handled
 handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 {
@@ -1870,8 +1898,10 @@ handle_event(struct daemon *d, struct poller *p, const struct sg_ct_entry *e)
 	name = ev.event_name;
 	/* Learn the account's id for messages that have no record. */
 	if (p->acct->id[0] == '\0' && strlen(ev.account) == 12 &&
-	    strspn(ev.account, "0123456789") == 12)
+	    strspn(ev.account, "0123456789") == 12) {
 		sg_strlcpy(p->acct->id, ev.account, sizeof(p->acct->id));
+		same_account_check(d, p->acct);
+	}
 	/* A group named by name alone, with no id in the record. */
 	if (sg_strempty(ev.group_id) && !sg_strempty(ev.group_name) &&
 	    sg_streq(ev.event_source, "ec2.amazonaws.com") &&

@@ -120,6 +120,7 @@ struct daemon {
 	 * is not known (baselines_mark_guarded waits). */
 	bool			 tags_incomplete;
 	bool			 clock_warned;	/* said the clock is ahead */
+	bool			 same_account_said; /* two entries, one account */
 	struct sg_state		 state;
 	bool			 state_ok;	/* last commit worked */
 	struct sg_http		*http;

@@ -1172,6 +1172,35 @@ def accounts():
         guard.cleanup()
 
 
+@case("[account self] whose role is in the credentials' own account: guarded, and one "
+      "warning that both entries are one AWS account (one CloudTrail limit)")
+def same_account():
+    w = world()
+    aws = w["aws"]
+    role = aws.create_role("sgguard", policy("iam-policy.json"), trust={
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"AWS": w["sgguard-accounts"]["arn"]}}]})
+    g1, g2 = new_group(), new_group()
+    guard = Guard("[account self]\nrole_arn = %s\n\n" % role["Arn"] +
+                  group_section(g1, "allow = tcp 443 0.0.0.0/0") +
+                  group_section(g2, "account = self", "allow = tcp 443 0.0.0.0/0"),
+                  creds=w["sgguard-accounts"])
+    try:
+        for g in (g1, g2):
+            ingress(g, [tcp(22)], w["mallory"])
+        r = guard.once()
+        assert r.returncode == 0, r.stderr
+        said = re.findall(r"warning: accounts (default and self|self and default) are both "
+                          r"AWS account %s: their regions are polled twice" % ACCOUNT,
+                          r.stderr)
+        assert len(said) == 1, r.stderr
+        for g in (g1, g2):
+            assert "tcp 22-22 0.0.0.0/0" not in rules_of(g), g
+    finally:
+        guard.cleanup()
+
+
 # --- 8. digest -----------------------------------------------------------
 
 
