@@ -197,7 +197,10 @@ creds_set_field(char *dst, size_t dstlen, const char *what, const char *v,
 
 		if (ch <= 0x20 || ch >= 0x7f) {
 			sg_errf(err, errlen, "%s has a character that is "
-			    "not printable ASCII at offset %zu", what, i);
+			    "%s at offset %zu%s", what, ch == ' ' ? "a blank" :
+			    "not printable ASCII", i, ch == ' ' && strchr(v +
+			    i, ';') != NULL ? " (a ';' comment must be on a "
+			    "line of its own, as for the AWS CLI)" : "");
 			return -1;
 		}
 	}
@@ -399,7 +402,11 @@ done:
  * One profile's settings in one file. inih is fed by creds_ini_reader,
  * which hands over values too long for inih's line buffer (Debian's: 200
  * bytes; session tokens are longer) as "\001N", an index into longs[]: the
- * handler swaps them back. Everything else reaches inih as written.
+ * handler swaps them back. So are values with a ';' after a blank, which
+ * inih would cut as an inline comment: botocore's parser has none, and
+ * keeps "--role ops ; x" whole. Everything else reaches inih as written.
+ * A section given twice makes botocore refuse the whole file: so does
+ * this reader (dup_section).
  */
 struct creds_ini {
 	/* reader */
@@ -408,6 +415,10 @@ struct creds_ini {
 	bool		 have_prev;	/* mirrors inih's prev_name */
 	char		**longs;
 	size_t		 nlongs;
+	char		**sections;	/* as written, to find repeats */
+	size_t		 nsections;
+	char		*dup_section;	/* the first one given twice */
+	int		 dup_line;
 	/* handler */
 	bool		 is_config;
 	const char	*profile;
@@ -436,6 +447,33 @@ creds_ini_find(const char *s, const char *end, const char *chars)
 		was_space = isspace((unsigned char)*s);
 	}
 	return s;
+}
+
+/* Would inih cut s..end at an inline comment (a ';' after a blank)? */
+static bool
+creds_ini_has_comment(const char *s, const char *end)
+{
+	return creds_ini_find(s, end, NULL) != end;
+}
+
+/* Remember a section header; note the first one given twice. */
+static void
+creds_ini_section_seen(struct creds_ini *ini, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < ini->nsections; i++)
+		if (strlen(ini->sections[i]) == n &&
+		    memcmp(ini->sections[i], s, n) == 0) {
+			if (ini->dup_section == NULL) {
+				ini->dup_section = xstrndup(s, n);
+				ini->dup_line = ini->lineno;
+			}
+			return;
+		}
+	ini->sections = xreallocarray(ini->sections, ini->nsections + 1,
+	    sizeof(*ini->sections));
+	ini->sections[ini->nsections++] = xstrndup(s, n);
 }
 
 static const char *
@@ -482,7 +520,7 @@ creds_ini_reader(char *str, int num, void *stream)
 		snprintf(str, room, "%s\n", start == end ? "" : ";");
 	} else if (ini->have_prev && start > line) {
 		/* A continuation line (Python configparser style). */
-		if (fits)
+		if (fits && !creds_ini_has_comment(start, end))
 			goto verbatim;
 		snprintf(str, room, " %s\n",
 		    creds_ini_keep(ini, start, (size_t)(end - start), ref));
@@ -490,6 +528,9 @@ creds_ini_reader(char *str, int num, void *stream)
 		const char *rb = creds_ini_find(start + 1, end, "]");
 
 		ini->have_prev = false;
+		if (rb != end && *rb == ']')
+			creds_ini_section_seen(ini, start + 1,
+			    (size_t)(rb - start - 1));
 		if (rb == end || *rb != ']')
 			snprintf(str, room, "[\n");	/* inih's error */
 		else if (rb - start - 1 < CREDS_LONG_SECTION)
@@ -505,7 +546,7 @@ creds_ini_reader(char *str, int num, void *stream)
 			return str;
 		}
 		ini->have_prev = true;
-		if (fits)
+		if (fits && !creds_ini_has_comment(sep + 1, end))
 			goto verbatim;
 		if ((size_t)(sep - line) + 32 > room)
 			snprintf(str, room, "?\n");	/* name too long */
@@ -541,8 +582,7 @@ creds_ini_resolve(const struct creds_ini *ini, const char *v, bool value,
 	*tmp = copy = xstrdup(s);
 	if (!value)
 		return copy;	/* section names as written, like inih's */
-	copy[creds_ini_find(copy, copy + strlen(copy), NULL) - copy] = '\0';
-	return sg_trim(copy);
+	return sg_trim(copy);	/* whole: no inline comments (botocore) */
 }
 
 /*
@@ -675,6 +715,10 @@ creds_ini_free(struct creds_ini *ini)
 	for (i = 0; i < ini->nlongs; i++)
 		sg_free_secret(ini->longs[i]);
 	free(ini->longs);
+	for (i = 0; i < ini->nsections; i++)
+		free(ini->sections[i]);
+	free(ini->sections);
+	free(ini->dup_section);
 	creds_ini_clear(ini);
 	memset(ini, 0, sizeof(*ini));
 }
@@ -711,6 +755,15 @@ creds_ini_parse(struct creds_ini *ini, const char *text, const char *fname,
 	if (ini->dup != NULL) {
 		sg_errf(err, errlen, "%s: %s given twice (or continued on "
 		    "a second line) in profile %s", fname, ini->dup, profile);
+		return -1;
+	}
+	if (ini->dup_section != NULL) {
+		char name[128];
+
+		log_sanitize(ini->dup_section, name, sizeof(name));
+		sg_errf(err, errlen, "%s:%d: section [%s] given twice (the AWS "
+		    "CLI and SDKs refuse such a file)", fname, ini->dup_line,
+		    name);
 		return -1;
 	}
 	return 0;
@@ -1317,8 +1370,8 @@ creds_role_csource(struct sg_creds_provider *p, const char *profile,
 	else
 		res = creds_from_container(p, out, perr, sizeof(perr));
 	if (res != CREDS_FOUND) {
-		sg_errf(why, whylen, "profile %s: credential_source %s: %s",
-		    profile, csrc, perr);
+		sg_errf(why, whylen, "%s: credential_source %s: %s",
+		    role->file, csrc, perr);
 		return CREDS_FAIL;
 	}
 	return CREDS_FOUND;

@@ -467,8 +467,9 @@ def credential_process_profile():
     os.chmod(helper, 0o700)
     os.makedirs(os.path.join(guard.dir, ".aws"))
     with open(os.path.join(guard.dir, ".aws", "config"), "w") as f:
+        # "; x" is no comment there, for botocore neither: arguments.
         f.write("[profile ops]\nregion = %s\ncredential_process = \"%s\" --role "
-                "'sgguard host'\n" % (REGION, helper))
+                "'sgguard host' ; keep-me\n" % (REGION, helper))
     with open(guard.config) as f:
         text = f.read()
     guard.write(text.replace("[aws]\n", "[aws]\nprofile = ops\n", 1))
@@ -481,7 +482,7 @@ def credential_process_profile():
     assert "credentials: using profile ops (credential_process) (access key %s" \
         % k["access_key_id"] in r.stderr, r.stderr
     with open(args_file) as f:
-        assert f.read() == "--role|sgguard host|"
+        assert f.read() == "--role|sgguard host|;|keep-me|"
     assert "tcp 22-22 0.0.0.0/0" not in rules_of(g), rules_of(g)
     assert len(messages_for(g)) == 1, messages_for(g)
     for secret in (k["secret_access_key"], k["session_token"]):

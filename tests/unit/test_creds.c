@@ -236,7 +236,7 @@ test_shared_default(void **state)
 	assert_int_equal(creds_parse_shared(
 	    "# comment\n; another\n[other]\naws_access_key_id=AKIAOTHER\n"
 	    "aws_secret_access_key=othersecret\n\n"
-	    "[default]\naws_access_key_id = AKIADEF ; inline comment\n"
+	    "[default]\naws_access_key_id = AKIADEF\n"
 	    "aws_secret_access_key = def/secret+key\n",
 	    NULL, "default", &c, err, sizeof(err)), 0);
 	assert_string_equal(c.access_key_id, "AKIADEF");
@@ -244,6 +244,25 @@ test_shared_default(void **state)
 	assert_string_equal(c.session_token, "");
 	assert_string_equal(c.source, "profile default");
 	assert_int_equal(c.expiration, 0);
+	/* No inline comments, as in botocore: the ';' and what follows are
+	 * the value's (a key id with a blank is refused, and says why). */
+	assert_int_equal(creds_parse_shared("[default]\n"
+	    "aws_access_key_id = AKIADEF ; inline comment\n"
+	    "aws_secret_access_key = def/secret+key\n",
+	    NULL, "default", &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "credentials: aws_access_key_id has a "
+	    "character that is a blank at offset 7 (a ';' comment must be on "
+	    "a line of its own, as for the AWS CLI)");
+	assert_int_equal(creds_parse_shared(NULL, "[profile p]\n"
+	    "credential_process = helper --role ops ; keep-me\n", "p", &c,
+	    err, sizeof(err)), 3);
+	/* A section given twice: botocore refuses the whole file. */
+	assert_int_equal(creds_parse_shared("[x]\naws_access_key_id = A\n"
+	    "[default]\naws_access_key_id = B\naws_secret_access_key = C\n"
+	    "[x]\naws_secret_access_key = D\n", NULL, "default", &c, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "credentials:6: section [x] given twice (the "
+	    "AWS CLI and SDKs refuse such a file)");
 }
 
 static void
@@ -365,7 +384,7 @@ test_shared_long_token(void **state)
 	assert_int_not_equal(asprintf(&text, "\xef\xbb\xbf[default]\r\n"
 	    "aws_access_key_id = AKIALONG\r\n"
 	    "aws_secret_access_key = longsecret\r\n"
-	    "aws_session_token = %s ; a comment after it\r\n"
+	    "aws_session_token = %s\r\n"
 	    "# a comment %s\n"
 	    "[next]\naws_access_key_id = AKIANEXT\n", tok, tok), -1);
 	assert_int_equal(creds_parse_shared(text, NULL, "default", &c, err,
