@@ -2210,8 +2210,10 @@ cycle(struct daemon *d)
 			p->rewind = true;
 		}
 		/* Never before what was handled and forgotten: it would
-		 * be acted on again (lookback raised, the clock back). */
-		if (p->start < d->state.horizon) {
+		 * be acted on again (lookback raised, the clock back). A
+		 * poller without a cursor read nothing yet: none of its
+		 * events was forgotten. */
+		if (cursor != 0 && p->start < d->state.horizon) {
 			log_debug("CloudTrail %s: the window starts at the "
 			    "horizon %lld, not %lld: events before it were "
 			    "handled and forgotten", p->key,
@@ -2221,14 +2223,20 @@ cycle(struct daemon *d)
 		if (p->start < now - MAX_WINDOW) {
 			char from[32];
 
+			/* Said once: the cursor follows the clamp, so the
+			 * next cycles cut only a cycle's worth. */
 			iso_time(p->start, from, sizeof(from));
-			log_msg(LOG_WARNING, &(struct sg_log_fields){
-			    .message_id = SG_MSGID_AWS_ERROR,
-			    .region = p->region }, "CloudTrail %s: events "
-			    "from %s on were not read, and LookupEvents keeps "
-			    "%ld days: the older ones are not read", p->key,
-			    from, MAX_WINDOW / (24 * 3600));
+			if (p->start < now - MAX_WINDOW - d->cfg->lookback)
+				log_msg(LOG_WARNING, &(struct sg_log_fields){
+				    .message_id = SG_MSGID_AWS_ERROR,
+				    .region = p->region }, "CloudTrail %s: "
+				    "events from %s on were not read, and "
+				    "LookupEvents keeps %ld days: the older ones "
+				    "are not read", p->key, from,
+				    MAX_WINDOW / (24 * 3600));
 			p->start = now - MAX_WINDOW;
+			state_set_cursor(&d->state, p->key,
+			    p->start + d->cfg->lookback);
 		}
 		if (p->start > now)
 			p->start = now;
@@ -2286,7 +2294,8 @@ cycle(struct daemon *d)
 		 * next one must reach back to it, not slide forward. */
 		if (state_cursor(&d->state, p->key) == 0)
 			state_set_cursor(&d->state, p->key,
-			    p->start + d->cfg->lookback);
+			    p->start + d->cfg->lookback < p->end ?
+			    p->start + d->cfg->lookback : p->end);
 		log_debug("CloudTrail %s: window %lld..%lld, %zu request%s, "
 		    "%zu event%s", p->key, (long long)p->start,
 		    (long long)p->end, p->requests,
@@ -2299,6 +2308,10 @@ cycle(struct daemon *d)
 	for (i = 0; i < d->state.ncursors; i++)
 		if (d->state.cursors[i].time - d->cfg->lookback < oldest)
 			oldest = d->state.cursors[i].time - d->cfg->lookback;
+	/* No window reaches further back (a key that keeps failing, or is
+	 * not polled any more, holds the rest no longer). */
+	if (oldest < now - MAX_WINDOW)
+		oldest = now - MAX_WINDOW;
 	state_prune(&d->state, oldest);
 	publish_pending(d, d->opts->once);
 	commit(d);
