@@ -2457,6 +2457,7 @@ daemon_free(struct daemon *d)
 	free(d->drift);
 	free(d->pace);
 	free(d->unguarded);
+	free(d->tags_failed);
 	free(d->state_dir);
 	config_free(d->cfg);
 }

@@ -116,9 +116,11 @@ struct daemon {
 	struct unguarded	*unguarded;	/* for 2 x lookback */
 	size_t			 nunguarded;
 	bool			 audit;
-	/* The last tag search failed somewhere: what it would have found
-	 * is not known (baselines_mark_guarded waits). */
-	bool			 tags_incomplete;
+	/* Account-regions ("NAME/REGION") where the last tag search
+	 * failed: what it would have found there is not known
+	 * (baselines_mark_guarded waits for them). */
+	char			(*tags_failed)[160];
+	size_t			 ntags_failed;
 	bool			 clock_warned;	/* said the clock is ahead */
 	bool			 same_account_said; /* two entries, one account */
 	struct sg_state		 state;

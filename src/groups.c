@@ -268,7 +268,7 @@ discover(struct daemon *d)
 	size_t nfound = 0, t, r, i, j;
 
 	d->next_discovery = time(NULL) + DISCOVERY_INTERVAL;
-	d->tags_incomplete = false;
+	d->ntags_failed = 0;
 	for (t = 0; t < d->cfg->ntags; t++) {
 		const struct sg_tag_cfg *tag = &d->cfg->tags[t];
 		struct account *a = account_find(d, tag->policy.account);
@@ -282,8 +282,14 @@ discover(struct daemon *d)
 			    query_by_tag, tag, &gs, &err, why,
 			    sizeof(why)) == 0;
 
-			if (!ok)
-				d->tags_incomplete = true;
+			if (!ok) {
+				d->tags_failed = xreallocarray(d->tags_failed,
+				    d->ntags_failed + 1,
+				    sizeof(*d->tags_failed));
+				account_key(a, region,
+				    d->tags_failed[d->ntags_failed++],
+				    sizeof(*d->tags_failed));
+			}
 			if (!ok && a->ok && !got_stop) {
 				log_msg(LOG_WARNING, &(struct sg_log_fields){
 				    .message_id = SG_MSGID_AWS_ERROR,
@@ -393,12 +399,51 @@ baseline_guarded(const struct daemon *d, const struct sg_group_baseline *b)
 	return false;
 }
 
+/* Did the last tag search fail in the account-region of baseline b? */
+static bool
+baseline_search_failed(const struct daemon *d,
+    const struct sg_group_baseline *b)
+{
+	char key[160];
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s/%s", b->account[0] != '\0' ?
+	    b->account : "default", b->region);
+	for (i = 0; i < d->ntags_failed; i++)
+		if (strcmp(d->tags_failed[i], key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * May the baseline of a group unguarded since "since" go? Once no window
+ * can read a record of a change made before then: the cursor of its
+ * account-region is past since + lookback (a deletion's record can come
+ * that late). Without a cursor (its region no longer polled), 2 x
+ * lookback after it stopped being guarded.
+ */
+static bool
+baseline_expired(const struct daemon *d, const struct sg_group_baseline *b,
+    time_t now)
+{
+	char key[160];
+	time_t cursor;
+
+	snprintf(key, sizeof(key), "%s/%s", b->account[0] != '\0' ?
+	    b->account : "default", b->region);
+	cursor = state_cursor(&d->state, key);
+	if (cursor != 0)
+		return cursor - d->cfg->lookback > b->unguarded_since;
+	return now - b->unguarded_since > 2L * d->cfg->lookback;
+}
+
 /*
  * Mark the baselines of groups that are not guarded now with the time
- * they stopped being guarded, and drop them 2 x lookback after that (see
- * unguarded_since). Run after each change of what is guarded and once a
- * cycle. While a tag search failed, what it would have found is not
- * known: nothing is marked or dropped then.
+ * they stopped being guarded, and drop them once no window can read a
+ * deletion made before that (see unguarded_since, baseline_expired).
+ * Run after each change of what is guarded and once a cycle. Where the
+ * last tag search failed, what it would have found is not known: those
+ * account-regions' baselines are left as they are.
  */
 void
 baselines_mark_guarded(struct daemon *d)
@@ -406,6 +451,8 @@ baselines_mark_guarded(struct daemon *d)
 	time_t now = time(NULL);
 	size_t i = 0;
 
+	if (d->cfg->ntags == 0)
+		d->ntags_failed = 0;	/* no search left to fail */
 	while (i < d->baselines.n) {
 		struct sg_group_baseline *b = &d->baselines.v[i];
 
@@ -413,12 +460,12 @@ baselines_mark_guarded(struct daemon *d)
 			if (b->unguarded_since != 0)
 				d->baselines_dirty = true;
 			b->unguarded_since = 0;
-		} else if (d->tags_incomplete) {
+		} else if (baseline_search_failed(d, b)) {
 			/* not known */
 		} else if (b->unguarded_since == 0) {
 			b->unguarded_since = now;
 			d->baselines_dirty = true;
-		} else if (now - b->unguarded_since > 2L * d->cfg->lookback) {
+		} else if (baseline_expired(d, b, now)) {
 			log_debug("%s/%s: baseline of %s dropped: not guarded "
 			    "since %lld", b->account[0] ? b->account :
 			    "default", b->region, b->group_id,

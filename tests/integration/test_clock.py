@@ -255,6 +255,45 @@ def ahead_beyond_lookback():
     assert 22 not in open_ports(g)
 
 
+@case("a tag group deleted, its record late: the baseline stays until a window has read "
+      "past the deletion, however much time the clock says has passed; DELETED is sent")
+def deleted_record_late():
+    world()
+    faketime_lib()
+    W["n"] += 1
+    g = W["aws"].client("ec2").create_security_group(
+        GroupName="clock-%d" % W["n"], Description="clock test", VpcId=W["vpc"],
+        TagSpecifications=[{"ResourceType": "security-group",
+                            "Tags": [{"Key": "ClockGone", "Value": "yes"}]}])["GroupId"]
+    guard = Guard(g, lookback=60)
+    with open(guard.config) as f:
+        text = f.read()
+    with open(guard.config, "w") as f:
+        f.write(text.replace("[group %s]" % g,
+                             "[groups tag:ClockGone=yes]\nregions = %s" % REGION))
+    r = guard.once()
+    assert r.returncode == 0 and "now guarding %s" % g in r.stderr, r.stderr
+    W["aws"].config(delivery_delay=20)
+    try:
+        t0 = time.time()
+        W["aws"].client("ec2", creds=MALLORY).delete_security_group(GroupId=g)
+        r = guard.once()                # finds it gone; the record is not there yet
+        assert r.returncode == 0, r.stderr
+        assert messages_for(g) == [] or all("DELETED" not in m["subject"]
+                                            for m in messages_for(g))
+        time.sleep(max(0.0, t0 + 21 - time.time()))
+        # 200 s later by this clock: more than 2 x lookback since the group
+        # stopped being guarded, but no window has read past that yet.
+        r = guard.once("+200s")
+        no_crash(r.returncode, r.stderr)
+        assert r.returncode == 0, r.stderr
+        assert "was deleted by" in r.stderr, r.stderr
+        assert [m["subject"] for m in messages_for(g) if "DELETED" in m["subject"]] == [
+            "[sgguard] DELETED %s (%s)" % (g, REGION)], messages_for(g)
+    finally:
+        W["aws"].config(delivery_delay=0)
+
+
 @case("a cursor saved ahead of the clock (it went back an hour): read that much more, "
       "act on what is there, and the cursor comes back")
 def cursor_ahead():
