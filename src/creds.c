@@ -1842,8 +1842,10 @@ creds_resolve(struct sg_creds_provider *p, struct sg_creds *out, char *err,
 		step = 1;
 		if (creds_env(p, "AWS_ACCESS_KEY_ID") != NULL ||
 		    creds_env(p, "AWS_SECRET_ACCESS_KEY") != NULL)
-			log_debug("credentials: environment keys not used: the "
-			    "configuration names profile %s", profile);
+			log_debug("credentials: the configuration names profile "
+			    "%s: the environment's keys are not used as they "
+			    "are (only as a role's credential_source = "
+			    "Environment)", profile);
 	} else if ((profile = creds_env(p, "AWS_PROFILE")) == NULL) {
 		profile = "default";
 		named = false;

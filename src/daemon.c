@@ -2484,12 +2484,17 @@ state_lock(const char *dir)
 	if ((size_t)snprintf(path, sizeof(path), "%s/lock", dir) >=
 	    sizeof(path))
 		return 0;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1) {
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* flock(2) needs no write access: a lock that is there but not
+	 * ours to write (a read-only directory, another user's 0644 file)
+	 * still locks. */
+	if (fd == -1 && (errno == EACCES || errno == EROFS || errno == EPERM))
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1) {
 		struct stat st;
 		int e = errno;
 
-		if (lstat(path, &st) == 0) {
+		if (lstat(path, &st) == 0 && e != EROFS) {
 			log_msg(LOG_ERR, &(struct sg_log_fields){
 			    .message_id = SG_MSGID_STATE_ERROR },
 			    "cannot open the lock %s (%s; it is %s owned by "
