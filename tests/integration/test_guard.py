@@ -351,6 +351,20 @@ def horizon():
     assert "tcp 23-23 0.0.0.0/0" not in rules_of(g)
     assert len(messages_for(g)) == 2
 
+    # An account-region with no cursor yet (a region added later) read
+    # nothing before: the horizon other windows set does not hold it.
+    g2 = new_group()
+    ingress(g2, [tcp(24)], W["mallory"])
+    guard2 = Guard(g2)
+    os.makedirs(guard2.state, mode=0o700)
+    with open(os.path.join(guard2.state, "state.json"), "w") as f:
+        json.dump({"version": 1, "cursors": {}, "handled": {}, "pending": [],
+                   "horizon": int(time.time()) + 1}, f)
+    r = guard2.once("--log-level", "debug")
+    assert r.returncode == 0, r.stderr
+    assert "the window starts at the horizon" not in r.stderr, r.stderr
+    assert "tcp 24-24 0.0.0.0/0" not in rules_of(g2), rules_of(g2)
+
 
 @case("one sgguard per state directory: a second one refuses (exit 1), nothing acted on twice")
 def one_per_state_dir():
