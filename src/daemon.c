@@ -2164,6 +2164,16 @@ publish_pending(struct daemon *d, bool early)
 
 /* --- the cycle -------------------------------------------------------- */
 
+/* Set the cursor so that the next window starts where this one does
+ * (never past this one's end). */
+static void
+window_pin(struct daemon *d, const struct poller *p)
+{
+	time_t c = p->start + d->cfg->lookback;
+
+	state_set_cursor(&d->state, p->key, c < p->end ? c : p->end);
+}
+
 static void
 cycle(struct daemon *d)
 {
@@ -2192,6 +2202,7 @@ cycle(struct daemon *d)
 		struct poller *p = &d->pollers[i];
 
 		poller_reset(p);
+		p->end = now;
 		cursor = state_cursor(&d->state, p->key);
 		/* No cursor yet: protect from now - lookback. */
 		p->start = (cursor ? cursor : now) - d->cfg->lookback;
@@ -2235,12 +2246,10 @@ cycle(struct daemon *d)
 				    "are not read", p->key, from,
 				    MAX_WINDOW / (24 * 3600));
 			p->start = now - MAX_WINDOW;
-			state_set_cursor(&d->state, p->key,
-			    p->start + d->cfg->lookback);
+			window_pin(d, p);
 		}
 		if (p->start > now)
 			p->start = now;
-		p->end = now;
 		if (!p->acct->ok)
 			p->done = p->failed = true;	/* said already */
 		/* next_send_ms stays: the last call's spacing holds across
@@ -2293,9 +2302,7 @@ cycle(struct daemon *d)
 		 * was: protection began at this window's start, and the
 		 * next one must reach back to it, not slide forward. */
 		if (state_cursor(&d->state, p->key) == 0)
-			state_set_cursor(&d->state, p->key,
-			    p->start + d->cfg->lookback < p->end ?
-			    p->start + d->cfg->lookback : p->end);
+			window_pin(d, p);
 		log_debug("CloudTrail %s: window %lld..%lld, %zu request%s, "
 		    "%zu event%s", p->key, (long long)p->start,
 		    (long long)p->end, p->requests,
