@@ -60,6 +60,11 @@ bool	 ec2_code_is_gone(const char *code);
  */
 int	 ec2_parse_write_answer(const char *doc, size_t len, const char *action,
 	    int *unknown, bool *ret_false, char *why, size_t whylen);
+/* The same for a call's answer: when it is HTTP 2xx but not EC2's own,
+ * err (the call's, as aws_call() set it) becomes a bad response, whose
+ * outcome is unknown. */
+void	 ec2_check_write(const struct sg_aws_response *, const char *action,
+	    struct sg_aws_error *err, int *unknown, bool *ret_false);
 /* Revoke rules of one group; fills res (free with ec2_result_free).
  * creds (NULL: the client's) signs for another account. Blocking: other
  * calls in flight keep running meanwhile. */

@@ -568,22 +568,21 @@ ec2_call(struct daemon *d, const struct account *a, const char *region,
 	if (rc == -1)
 		keys_expired(d, a, &resp);
 	/* A write is done only when EC2 says so: a 2xx from anything else
-	 * (a proxy's page, a cut body) leaves it unknown, to be retried. */
+	 * (a proxy's page, a cut body), or return=false, leaves it
+	 * unknown, to be retried. */
 	if (rc == 0 && write) {
-		char why[256];
 		int unknown;
 		bool ret_false;
 
-		if (ec2_parse_write_answer(resp.body.data ? resp.body.data :
-		    "", resp.body.len, action, &unknown, &ret_false, why,
-		    sizeof(why)) == -1 || ret_false) {
+		ec2_check_write(&resp, action, err, &unknown, &ret_false);
+		if (ret_false) {
 			err->kind = SG_AWS_ERR_BAD_RESPONSE;
 			snprintf(err->message, sizeof(err->message), "HTTP %ld "
-			    "with %s; it may not have taken effect",
-			    resp.http_status, ret_false ? "return=false" :
-			    why);
-			rc = -1;
+			    "with return=false; it may not have taken effect",
+			    resp.http_status);
 		}
+		if (err->kind != SG_AWS_OK)
+			rc = -1;
 	}
 	if (rc == 0 && body != NULL) {
 		buf_free(body);

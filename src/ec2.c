@@ -176,6 +176,23 @@ ec2_parse_write_answer(const char *doc, size_t len, const char *action,
 	return 0;
 }
 
+void
+ec2_check_write(const struct sg_aws_response *resp, const char *action,
+    struct sg_aws_error *err, int *unknown, bool *ret_false)
+{
+	char why[256];
+
+	*unknown = 0;
+	*ret_false = false;
+	if (resp->err.kind != SG_AWS_OK || ec2_parse_write_answer(
+	    resp->body.data ? resp->body.data : "", resp->body.len, action,
+	    unknown, ret_false, why, sizeof(why)) == 0)
+		return;
+	err->kind = SG_AWS_ERR_BAD_RESPONSE;
+	snprintf(err->message, sizeof(err->message), "HTTP %ld with %s; it "
+	    "may not have taken effect", resp->http_status, why);
+}
+
 /*
  * Is a failed revoke final? Only an answer about the request itself is: the
  * action is denied, the request is invalid, the group is gone. A failure on
@@ -214,24 +231,13 @@ revoke_call(struct sg_aws *aws, sg_creds_fn creds, void *creds_arg,
 	};
 	struct sg_aws_response resp;
 	struct sg_kvlist params = { 0 };
-	char why[256];
 
 	ec2_revoke_params(group_id, rules, n, by_id, &params);
 	req.params = params.kv;
 	req.nparams = params.n;
 	aws_call(aws, &req, &resp);
 	*err = resp.err;
-	*unknown = 0;
-	*ret_false = false;
-	/* A 2xx that is not EC2's answer (a proxy, a cut body, a page):
-	 * whether the rule went is unknown. */
-	if (resp.err.kind == SG_AWS_OK && ec2_parse_write_answer(
-	    resp.body.data ? resp.body.data : "", resp.body.len, req.action,
-	    unknown, ret_false, why, sizeof(why)) == -1) {
-		err->kind = SG_AWS_ERR_BAD_RESPONSE;
-		snprintf(err->message, sizeof(err->message), "HTTP %ld with %s; "
-		    "the revoke may not have happened", resp.http_status, why);
-	}
+	ec2_check_write(&resp, req.action, err, unknown, ret_false);
 	kvlist_free(&params);
 	aws_response_free(&resp);
 	return err->kind;
