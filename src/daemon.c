@@ -1818,8 +1818,8 @@ on_delete(struct daemon *d, struct poller *p, struct sg_event *ev,
 		return HANDLED;
 	log_msg(LOG_WARNING, f, "event %s: guarded group %s (%s) was deleted "
 	    "by %s", ev->event_id, ev->group_id, ev->region, f->principal);
-	baseline_remove(&d->baselines, p->acct->cfg ? p->acct->label : "",
-	    ev->region, ev->group_id);
+	baseline_remove(&d->baselines, baseline_account(p->acct), ev->region,
+	    ev->group_id);
 	d->baselines_dirty = true;
 	queue_notice(d, &note, ev->event_id, "deleted", f->principal);
 	return HANDLED;
@@ -2195,6 +2195,8 @@ cycle(struct daemon *d)
 		pollers_build(d);
 		baselines_snapshot(d, false);
 	}
+	/* Before any record is read: what start-up, a reload or the tag
+	 * search above stopped guarding. */
 	baselines_mark_guarded(d);
 	now = time(NULL);
 	for (i = 0; i < d->npollers; i++) {
@@ -2365,7 +2367,6 @@ guard_setup(struct daemon *d, bool fresh)
 	pollers_build(d);
 	groups_check_exist(d);
 	baselines_snapshot(d, fresh);
-	baselines_mark_guarded(d);
 }
 
 static void

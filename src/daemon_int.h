@@ -189,6 +189,7 @@ void	 publish_pending(struct daemon *, bool early);
 /* groups.c: the watched groups and their baselines */
 const char *account_key(const struct account *, const char *region,
 	    char *buf, size_t size);
+const char *baseline_account(const struct account *);
 void	 groups_build(struct daemon *);
 ssize_t	 group_index(const struct daemon *, const char *region,
 	    const char *id);
@@ -209,7 +210,7 @@ void	 baselines_mark_guarded(struct daemon *);
 bool	 baseline_was_guarded(const struct daemon *, const struct account *,
 	    const char *region, const char *id, time_t at);
 void	 groups_check_exist(struct daemon *);
-struct sg_group_baseline *baseline_of(struct daemon *,
+struct sg_group_baseline *baseline_of(const struct daemon *,
 	    const struct account *, const char *region, const char *gid);
 
 /* drift.c */

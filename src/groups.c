@@ -20,6 +20,23 @@ account_key(const struct account *a, const char *region, char *buf,
 	return buf;
 }
 
+/* The account of a baseline: "" for the own account, else its name. */
+const char *
+baseline_account(const struct account *a)
+{
+	return a->cfg != NULL ? a->label : "";
+}
+
+/* account_key() of a baseline's account-region (its poller's key). */
+static const char *
+baseline_poller_key(const struct sg_group_baseline *b, char *buf,
+    size_t size)
+{
+	snprintf(buf, size, "%s/%s", b->account[0] != '\0' ? b->account :
+	    "default", b->region);
+	return buf;
+}
+
 /* The configured groups and those found by tag, as one list, and the
  * view of the configuration that policy_decide reads. */
 void
@@ -393,8 +410,7 @@ baseline_guarded(const struct daemon *d, const struct sg_group_baseline *b)
 	for (i = 0; i < d->ngroups; i++)
 		if (sg_streq(d->groups[i].id, b->group_id) &&
 		    sg_streq(d->groups[i].region, b->region) &&
-		    sg_streq(d->group_acct[i]->cfg != NULL ?
-		    d->group_acct[i]->label : "", b->account))
+		    sg_streq(baseline_account(d->group_acct[i]), b->account))
 			return true;
 	return false;
 }
@@ -407,8 +423,7 @@ baseline_search_failed(const struct daemon *d,
 	char key[160];
 	size_t i;
 
-	snprintf(key, sizeof(key), "%s/%s", b->account[0] != '\0' ?
-	    b->account : "default", b->region);
+	baseline_poller_key(b, key, sizeof(key));
 	for (i = 0; i < d->ntags_failed; i++)
 		if (strcmp(d->tags_failed[i], key) == 0)
 			return true;
@@ -429,9 +444,8 @@ baseline_expired(const struct daemon *d, const struct sg_group_baseline *b,
 	char key[160];
 	time_t cursor;
 
-	snprintf(key, sizeof(key), "%s/%s", b->account[0] != '\0' ?
-	    b->account : "default", b->region);
-	cursor = state_cursor(&d->state, key);
+	cursor = state_cursor(&d->state, baseline_poller_key(b, key,
+	    sizeof(key)));
 	if (cursor != 0)
 		return cursor - d->cfg->lookback > b->unguarded_since;
 	return now - b->unguarded_since > 2L * d->cfg->lookback;
@@ -441,7 +455,7 @@ baseline_expired(const struct daemon *d, const struct sg_group_baseline *b,
  * Mark the baselines of groups that are not guarded now with the time
  * they stopped being guarded, and drop them once no window can read a
  * deletion made before that (see unguarded_since, baseline_expired).
- * Run after each change of what is guarded and once a cycle. Where the
+ * Run at the start of each cycle, before any record is read. Where the
  * last tag search failed, what it would have found is not known: those
  * account-regions' baselines are left as they are.
  */
@@ -466,9 +480,11 @@ baselines_mark_guarded(struct daemon *d)
 			b->unguarded_since = now;
 			d->baselines_dirty = true;
 		} else if (baseline_expired(d, b, now)) {
-			log_debug("%s/%s: baseline of %s dropped: not guarded "
-			    "since %lld", b->account[0] ? b->account :
-			    "default", b->region, b->group_id,
+			char key[160];
+
+			log_debug("%s: baseline of %s dropped: not guarded "
+			    "since %lld", baseline_poller_key(b, key,
+			    sizeof(key)), b->group_id,
 			    (long long)b->unguarded_since);
 			baseline_remove(&d->baselines, b->account, b->region,
 			    b->group_id);
@@ -485,8 +501,7 @@ bool
 baseline_was_guarded(const struct daemon *d, const struct account *a,
     const char *region, const char *id, time_t at)
 {
-	const struct sg_group_baseline *b = baseline_find(&d->baselines,
-	    a->cfg != NULL ? a->label : "", region, id);
+	const struct sg_group_baseline *b = baseline_of(d, a, region, id);
 
 	return b != NULL && (b->unguarded_since == 0 ||
 	    at <= b->unguarded_since);
@@ -691,7 +706,7 @@ baselines_snapshot(struct daemon *d, bool fresh)
 			/* Kept from before, unless the group's baseline key
 			 * changed meanwhile (then as at a reload). */
 			if (!fresh && (kept = baseline_find(&d->baselines,
-			    pl->acct->cfg ? pl->acct->label : "", pl->region,
+			    baseline_account(pl->acct), pl->region,
 			    d->groups[i].id)) != NULL && kept->allow_only ==
 			    (d->groups[i].baseline == SG_BASELINE_ALLOW))
 				continue;
@@ -726,8 +741,9 @@ baselines_snapshot(struct daemon *d, bool fresh)
 					want = true;
 			if (!want)
 				continue;
-			b = baseline_get(&d->baselines, pl->acct->cfg ?
-			    pl->acct->label : "", pl->region, d->groups[i].id);
+			b = baseline_get(&d->baselines,
+			    baseline_account(pl->acct), pl->region,
+			    d->groups[i].id);
 			baseline_snapshot(b, &rules, d->groups[i].baseline ==
 			    SG_BASELINE_SNAPSHOT);
 			b->taken = time(NULL);
@@ -760,9 +776,8 @@ baselines_snapshot(struct daemon *d, bool fresh)
 }
 
 struct sg_group_baseline *
-baseline_of(struct daemon *d, const struct account *a, const char *region,
-    const char *gid)
+baseline_of(const struct daemon *d, const struct account *a,
+    const char *region, const char *gid)
 {
-	return baseline_find(&d->baselines, a->cfg ? a->label : "", region,
-	    gid);
+	return baseline_find(&d->baselines, baseline_account(a), region, gid);
 }
