@@ -1349,13 +1349,24 @@ creds_role_csource(struct sg_creds_provider *p, const char *profile,
     const struct creds_role *role, struct sg_creds *out, char *why,
     size_t whylen)
 {
+	/* The chain's own sources, by botocore's names. */
+	static const struct {
+		const char	*name;
+		enum creds_res	(*from)(struct sg_creds_provider *,
+				    struct sg_creds *, char *, size_t);
+	} sources[] = {
+		{ "Environment", creds_from_env },
+		{ "Ec2InstanceMetadata", creds_from_imds },
+		{ "EcsContainer", creds_from_container },
+	};
 	const char *csrc = role->v[CREDS_ROLE_CSOURCE];
-	enum creds_res res;
 	char perr[512];
+	size_t i;
 
-	if (strcmp(csrc, "Environment") != 0 &&
-	    strcmp(csrc, "Ec2InstanceMetadata") != 0 &&
-	    strcmp(csrc, "EcsContainer") != 0) {
+	for (i = 0; i < SG_ARRAY_LEN(sources); i++)
+		if (strcmp(csrc, sources[i].name) == 0)
+			break;
+	if (i == SG_ARRAY_LEN(sources)) {
 		sg_errf(why, whylen, "%s: profile %s: credential_source \"%s\" "
 		    "is not Environment, Ec2InstanceMetadata or EcsContainer",
 		    role->file, profile, csrc);
@@ -1363,13 +1374,7 @@ creds_role_csource(struct sg_creds_provider *p, const char *profile,
 	}
 	if (p->check_only)
 		return CREDS_FOUND;	/* no network, nothing fetched */
-	if (strcmp(csrc, "Environment") == 0)
-		res = creds_from_env(p, out, perr, sizeof(perr));
-	else if (strcmp(csrc, "Ec2InstanceMetadata") == 0)
-		res = creds_from_imds(p, out, perr, sizeof(perr));
-	else
-		res = creds_from_container(p, out, perr, sizeof(perr));
-	if (res != CREDS_FOUND) {
+	if (sources[i].from(p, out, perr, sizeof(perr)) != CREDS_FOUND) {
 		sg_errf(why, whylen, "%s: credential_source %s: %s",
 		    role->file, csrc, perr);
 		return CREDS_FAIL;
