@@ -1177,10 +1177,8 @@ def accounts():
 def same_account():
     w = world()
     aws = w["aws"]
-    role = aws.create_role("sgguard", policy("iam-policy.json"), trust={
-        "Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "sts:AssumeRole",
-            "Principal": {"AWS": w["sgguard-accounts"]["arn"]}}]})
+    role = aws.create_role("sgguard", policy("iam-policy.json"),
+                           principal=w["sgguard-accounts"]["arn"])
     g1, g2 = new_group(), new_group()
     guard = Guard("[account self]\nrole_arn = %s\n\n" % role["Arn"] +
                   group_section(g1, "allow = tcp 443 0.0.0.0/0") +

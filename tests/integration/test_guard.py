@@ -543,9 +543,7 @@ def trusting_role(name, principal, actions):
     return W["aws"].create_role(name, {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Resource": "*", "Action": actions}]},
-        trust={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": principal},
-            "Action": "sts:AssumeRole"}]})
+        principal=principal)
 
 
 def keys_section(name, creds):

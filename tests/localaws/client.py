@@ -134,10 +134,13 @@ class LocalAWS:
         return Creds(access_key_id=k["AccessKeyId"], secret_access_key=k["SecretAccessKey"],
                      user_name=name, arn=u["Arn"], user_id=u["UserId"])
 
-    def create_role(self, name, policy=None, trust=None, account=DEFAULT_ACCOUNT):
+    def create_role(self, name, policy=None, trust=None, account=DEFAULT_ACCOUNT,
+                    principal=None):
+        """A role that principal (default: the account's root) may assume."""
         iam = self.client("iam")
         trust = trust or {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % account},
+            {"Effect": "Allow",
+             "Principal": {"AWS": principal or "arn:aws:iam::%s:root" % account},
              "Action": "sts:AssumeRole"}]}
         r = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
         if policy is not None:
